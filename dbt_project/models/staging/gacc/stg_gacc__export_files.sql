@@ -1,0 +1,25 @@
+with
+
+source as (
+
+    select * from {{ source('gacc', 'export_files') }}
+
+),
+
+renamed as (
+
+    select
+        data_month as month,
+        sha256 as source_file_sha256,
+        original_name as source_file_name,
+        data_rows,
+        landed_at,
+        header_language,
+        has_partner_column as is_partner_breakdown,
+        value_currency
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,1 @@
+"""critmin: a data warehouse for the rare-earth magnet supply chain."""

@@ -1,0 +1,130 @@
+"""The raw zone: an immutable, content-addressed copy of every landed file, and its manifest.
+
+Each accepted file is stored once under ``raw/objects/<sha[:2]>/<sha256><suffix>`` (read-only), and
+the manifest ``raw/manifest.jsonl`` gets one row per landed version: source, data month, original
+file name, sha256, data rows, size and landed time. The manifest is append-only: landing a file
+with a new content under the same name for the same month adds a row that supersedes the earlier one,
+whose object stays. Landing identical bytes again adds nothing.
+
+The raw zone is the source of truth: the warehouse can always be rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    source: str  # e.g. "gacc/export"
+    month: str  # data month, "YYYY-MM"
+    original_name: str
+    sha256: str
+    rows: int
+    size_bytes: int
+    landed_at: str  # ISO 8601, UTC
+    object_path: str  # relative to the raw zone
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class RawZone:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.objects = root / "objects"
+        self.manifest_path = root / "manifest.jsonl"
+
+    def object_path(self, sha256: str, suffix: str) -> Path:
+        return self.objects / sha256[:2] / f"{sha256}{suffix.lower()}"
+
+    def store(self, source_file: Path, sha256: str) -> Path:
+        """Copy a file in under its hash (once); the copy is made read-only."""
+        target = self.object_path(sha256, source_file.suffix)
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        shutil.copyfile(source_file, partial)
+        if sha256_of(partial) != sha256:
+            partial.unlink()
+            raise OSError(f"{source_file} changed while it was being copied; land it again")
+        partial.chmod(0o444)
+        os.replace(partial, target)
+        return target
+
+    @contextmanager
+    def _locked_manifest(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".manifest.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def entries(self) -> list[ManifestEntry]:
+        if not self.manifest_path.exists():
+            return []
+        with self.manifest_path.open(encoding="utf-8") as handle:
+            return [ManifestEntry(**json.loads(line)) for line in handle if line.strip()]
+
+    def current(self, source: str, month: str) -> list[ManifestEntry]:
+        """The latest version of each file name landed for (source, month), by name."""
+        latest: dict[str, ManifestEntry] = {}
+        for entry in self.entries():
+            if entry.source == source and entry.month == month:
+                latest[entry.original_name] = entry
+        return [latest[name] for name in sorted(latest)]
+
+    def record(
+        self, source: str, month: str, original_name: str, sha256: str, rows: int, stored: Path
+    ) -> tuple[ManifestEntry, bool]:
+        """Add a manifest row unless this exact content is already the current version.
+
+        Returns the current entry and whether a row was added.
+        """
+        with self._locked_manifest():
+            for entry in reversed(self.entries()):
+                if (entry.source, entry.month, entry.original_name) == (
+                    source,
+                    month,
+                    original_name,
+                ):
+                    if entry.sha256 == sha256:
+                        return entry, False
+                    break
+            entry = ManifestEntry(
+                source=source,
+                month=month,
+                original_name=original_name,
+                sha256=sha256,
+                rows=rows,
+                size_bytes=stored.stat().st_size,
+                landed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                object_path=stored.relative_to(self.root).as_posix(),
+            )
+            with self.manifest_path.open("a", encoding="utf-8") as handle:
+                handle.write(entry.to_json() + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            return entry, True
