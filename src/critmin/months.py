@@ -39,7 +39,6 @@ def month_for_run(
     moment = data_interval_start or logical_date
     if moment is None:
         raise ValueError(
-            "this run has no data interval and no 'month' param: trigger it with "
-            'conf {"month": "YYYY-MM"}'
+            'this run has no data interval and no \'month\' param: trigger it with conf {"month": "YYYY-MM"}'
         )
     return month_of(moment)

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from critmin.errors import PipelineError
-from critmin.settings import Paths
 from critmin.warehouse import connect
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from critmin.settings import Paths
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from critmin.errors import PipelineError
 from critmin.settings import Paths, dbt_project_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +73,7 @@ def run_dbt(paths: Paths, args: Sequence[str], project_dir: Path | None = None) 
             name = getattr(getattr(node_result, "node", None), "unique_id", "?")
             failures.append(f"  - {name}: {status}: {getattr(node_result, 'message', '')}")
     detail = "\n".join(failures) if failures else f"  {result.exception or 'see the dbt log above'}"
-    raise PipelineError(
-        f"dbt {' '.join(args)} failed:\n{detail}\n"
-        f"  dbt's log: {state / 'logs' / 'dbt.log'}"
-    )
+    raise PipelineError(f"dbt {' '.join(args)} failed:\n{detail}\n  dbt's log: {state / 'logs' / 'dbt.log'}")
 
 
 def build(paths: Paths) -> None:

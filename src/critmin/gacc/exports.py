@@ -9,17 +9,21 @@ with the rows of the month's current files, in one transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from critmin.errors import InputError, PipelineError
 from critmin.gacc.reader import FIELDS, GaccRecord, iter_records, read_layout
 from critmin.months import first_day, parse_month
 from critmin.raw_zone import ManifestEntry, RawZone, sha256_of
-from critmin.settings import Paths
 from critmin.warehouse import connect, transaction
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
+
+    from critmin.settings import Paths
 
 log = logging.getLogger(__name__)
 
@@ -209,9 +213,7 @@ def load_month(paths: Paths, month: str) -> int:
             connection.execute(f"delete from {FILES_TABLE} where data_month = ?", [first_day(month)])
             for entry in entries:
                 if entry.sha256 in seen:
-                    log.warning(
-                        "skipped %s: identical to another file of %s", entry.original_name, month
-                    )
+                    log.warning("skipped %s: identical to another file of %s", entry.original_name, month)
                     continue
                 seen.add(entry.sha256)
                 raw_file = paths.raw / entry.object_path

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from critmin.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 #: Canonical field name -> the headers the platform writes for it (English, Chinese, variants).
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -40,9 +42,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "value_cny": ("Renminbi Yuan", "人民币"),
 }
 _HEADER_TO_FIELD = {header: field for field, headers in HEADERS.items() for header in headers}
-_CHINESE_HEADERS = {
-    header for headers in HEADERS.values() for header in headers if not header.isascii()
-}
+_CHINESE_HEADERS = {header for headers in HEADERS.values() for header in headers if not header.isascii()}
 NUMERIC_FIELDS = ("quantity", "supplementary_quantity", "value_usd", "value_cny")
 REQUIRED_FIELDS = ("hs8_code", "quantity")
 MISSING = "?"
@@ -172,13 +172,13 @@ def _layout_from_header(path: Path, encoding: str, header: list[str]) -> GaccLay
     for position, name in enumerate(names, start=1):
         field = _HEADER_TO_FIELD.get(name)
         if field is None:
-            known = ", ".join(repr(h) for h in _HEADER_TO_FIELD)
+            known = ", ".join(repr(headers[0]) for headers in HEADERS.values())
             raise InputError(
                 path,
                 f"unknown header {name!r} (column {position})",
                 line=1,
-                hint=f"this is not a GACC download or the platform changed its format; "
-                f"known headers are {known}",
+                hint="this is not a GACC download, or the platform changed its format. Known "
+                f"headers are {known} and their Chinese forms (critmin.gacc.reader.HEADERS)",
             )
         if field in fields:
             raise InputError(path, f"header {name!r} appears twice", line=1)
@@ -270,9 +270,7 @@ def iter_records(path: Path | str, layout: GaccLayout | None = None) -> Iterator
                     ) from None
             yield GaccRecord(line, *(values.get(field) for field in FIELDS))  # type: ignore[arg-type]
     except UnicodeDecodeError as exc:
-        raise InputError(
-            path, f"undecodable bytes ({exc.reason}) in a {layout.encoding} file"
-        ) from exc
+        raise InputError(path, f"undecodable bytes ({exc.reason}) in a {layout.encoding} file") from exc
     except csv.Error as exc:
         raise InputError(
             path,

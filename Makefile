@@ -1,0 +1,47 @@
+# critmin: `make demo` then `make test`. `make` alone lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+# Runtime state (landing, raw zone, DuckDB files, embedded Airflow) lives here.
+export CRITMIN_HOME ?= $(CURDIR)/warehouse
+# Never let uv download a Python build: the machine's Python 3.11 is used.
+export UV_PYTHON_DOWNLOADS := never
+
+# uv from PATH, else a private copy installed from PyPI into .tools/.
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+PYTHON_FOR_TOOLS := $(or $(shell command -v python3.11 2>/dev/null),python3)
+VENV_STAMP := .venv/.critmin-installed
+
+.PHONY: help install demo run-month show test lint bench
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "} {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	@echo "uv not found: installing it into .tools/"
+	$(PYTHON_FOR_TOOLS) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+$(VENV_STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python 3.11
+	@touch $@
+
+install: $(VENV_STAMP) ## Install the locked dependencies into .venv (installs uv if missing)
+
+demo: $(VENV_STAMP) ## Land the sample downloads and run customs_monthly for every sample month
+	$(UV) run --frozen critmin demo
+
+run-month: $(VENV_STAMP) ## Run customs_monthly for one data month: make run-month MONTH=2025-05
+	@test -n "$(MONTH)" || { echo "usage: make run-month MONTH=YYYY-MM"; exit 2; }
+	$(UV) run --frozen critmin run-month $(MONTH)
+
+show: $(VENV_STAMP) ## Print the latest month (or MONTH=YYYY-MM) from serving.duckdb
+	$(UV) run --frozen critmin show $(if $(MONTH),--month $(MONTH))
+
+test: $(VENV_STAMP) ## Run the test suite (unit, dbt, DAG integrity, end to end)
+	$(UV) run --frozen pytest
+
+lint: $(VENV_STAMP) ## Lint Python with ruff
+	$(UV) run --frozen ruff check src dags tests scripts
+	$(UV) run --frozen ruff format --check src dags tests scripts

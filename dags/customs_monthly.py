@@ -1,0 +1,83 @@
+"""
+### customs_monthly
+
+China's rare-earth magnet exports (tariff code 85051110), one run per **data month** (the month the
+trade happened).
+
+1. **land**: copy the month's downloads from `$CRITMIN_HOME/landing/gacc/export/YYYY-MM/` into the
+   immutable raw zone and the manifest. A bad file fails the run at once with a message naming the
+   file, the line and what to do.
+2. **load**: replace the month's partition of `raw.gacc_export_rows` in `warehouse.duckdb`, in one
+   transaction.
+3. **transform**: one `dbt build` (staging -> intermediate -> marts, with dbt's data tests).
+4. **publish**: write a new `serving.duckdb` and rename it into place.
+
+Tasks that write `warehouse.duckdb` share the one-slot pool `critmin_warehouse` and the `warehouse`
+queue: DuckDB allows a single writer. The month is the run's data interval start, or the `month`
+param (`{"month": "2025-05"}`) for manual runs. Logic lives in `critmin.pipeline`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from critmin.settings import WAREHOUSE_POOL, WAREHOUSE_QUEUE
+
+writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
+
+
+@dag(
+    dag_id="customs_monthly",
+    # One run per calendar month; the run for [2025-05-01, 2025-06-01) loads May 2025.
+    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "critmin", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    params={
+        "month": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+            description="Data month YYYY-MM; empty: the run's data interval start.",
+        )
+    },
+    tags=["critmin", "customs", "gacc"],
+    doc_md=__doc__,
+)
+def customs_monthly():
+    @task
+    def land(**context) -> str:
+        from critmin import pipeline
+
+        return pipeline.land(pipeline.month_from_context(context))
+
+    @task(**writes_warehouse)
+    def load(month: str) -> int:
+        from critmin import pipeline
+
+        return pipeline.load(month)
+
+    @task(**writes_warehouse)
+    def transform(month: str) -> None:
+        from critmin import pipeline
+
+        pipeline.transform(month)
+
+    @task(**writes_warehouse)
+    def publish(month: str) -> dict[str, int]:
+        from critmin import pipeline
+
+        return pipeline.publish(month)
+
+    month = land()
+    loaded = load(month)
+    transformed = transform(month)
+    loaded >> transformed >> publish(month)
+
+
+customs_monthly()

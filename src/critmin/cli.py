@@ -1,0 +1,148 @@
+"""``critmin``: the commands behind ``make demo`` and ``make run-month``.
+
+critmin demo                 copy the sample downloads into the landing folder, run every month
+critmin run-month 2025-05    run customs_monthly for one data month (exit 1 if it fails)
+critmin show [--month M]     print a month's magnet exports from serving.duckdb
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import shutil
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from critmin.months import parse_month
+from critmin.settings import Paths, repo_root
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+SAMPLE_LANDING = Path("data") / "sample" / "landing"
+CUSTOMS_SOURCE = Path("gacc") / "export"
+
+
+def copy_sample_landing(paths: Paths, sample: Path | None = None) -> list[str]:
+    """Copy the sample downloads into ``$CRITMIN_HOME/landing``; return the months, sorted.
+
+    A file already there with the same name is left alone when identical, and never overwritten.
+    """
+    sample = sample or repo_root() / SAMPLE_LANDING
+    months = set()
+    for source in sorted(sample.rglob("*.csv")):
+        relative = source.relative_to(sample)
+        target = paths.landing / relative
+        months.add(relative.parent.name)
+        if target.exists():
+            if not filecmp.cmp(source, target, shallow=False):
+                print(f"  kept your {target} (differs from the sample file)", file=sys.stderr)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    return sorted(months)
+
+
+def _format(value: object, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, (float, Decimal)):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def month_table(paths: Paths, month: str | None = None) -> str:
+    """The month's rows of ``marts.fct_magnet_exports_monthly`` from ``serving.duckdb``, as text."""
+    from critmin.warehouse import connect
+
+    if not paths.serving_db.exists():
+        raise SystemExit(f"{paths.serving_db} does not exist yet: run `make demo` first")
+    with connect(paths.serving_db, read_only=True) as serving:
+        if month is None:
+            latest = serving.execute(
+                "select strftime(max(month), '%Y-%m') from marts.fct_magnet_exports_monthly"
+            ).fetchone()
+            month = latest[0] if latest else None
+            if month is None:
+                return "marts.fct_magnet_exports_monthly is empty"
+        rows = serving.execute(
+            """
+            select partner_name, partner_iso3, quantity_t, mom_pct, yoy_pct, share_of_world_pct
+            from marts.fct_magnet_exports_monthly
+            where month = ?::date and hs8_code = '85051110'
+            order by partner_iso3 = 'WLD' desc, quantity_t desc
+            """,
+            [f"{parse_month(month)}-01"],
+        ).fetchall()
+    header = ("partner", "iso3", "tonnes", "m/m %", "y/y %", "share %")
+    body = [
+        (name or "?", iso3 or "", _format(t, 1), _format(mom), _format(yoy), _format(share))
+        for name, iso3, t, mom, yoy, share in rows
+    ]
+    widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
+    lines = [
+        f"China's rare-earth magnet exports (HS 85051110), {month}, from {paths.serving_db}",
+        "  ".join(
+            h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))
+        ),
+    ]
+    for row in body:
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    lines.append("— = no figure for the comparison month (not published): no change is computed.")
+    return "\n".join(lines)
+
+
+def _run(paths: Paths, months: Sequence[str]) -> int:
+    from critmin.embedded import run_months
+
+    outcomes = run_months(paths, months)
+    failed = [o for o in outcomes if not o.ok]
+    if failed or len(outcomes) < len(months):
+        print(
+            f"customs_monthly failed for {failed[0].month}: the published serving.duckdb is unchanged.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="critmin", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("demo", help="land the sample downloads and run every sample month")
+    run_month = commands.add_parser("run-month", help="run customs_monthly for one data month")
+    run_month.add_argument("month", help="data month, YYYY-MM")
+    show = commands.add_parser("show", help="print a month's magnet exports from serving.duckdb")
+    show.add_argument("--month", help="YYYY-MM (default: the latest month)")
+    args = parser.parse_args(argv)
+
+    paths = Paths.from_env()
+    if args.command == "demo":
+        months = copy_sample_landing(paths)
+        print(f"Sample downloads copied to {paths.landing / CUSTOMS_SOURCE} ({len(months)} months).")
+        status = _run(paths, months)
+        if status == 0:
+            print()
+            print(month_table(paths))
+        return status
+    if args.command == "run-month":
+        try:
+            month = parse_month(args.month)
+        except ValueError as exc:
+            parser.error(str(exc))
+        status = _run(paths, [month])
+        if status == 0:
+            print(month_table(paths, month))
+        return status
+    print(month_table(paths, args.month))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""The embedded default: Airflow with SQLite metadata under ``$CRITMIN_HOME/airflow``, no servers.
+
+DAG runs execute in this process with ``dag.test()``. Airflow costs ~20 s to start a process, so
+many months are run in one process, one ``dag.test()`` after another (~0.3 s overhead each).
+Each run's full log (Airflow, critmin and dbt output) goes to
+``$CRITMIN_HOME/logs/<dag_id>/<month>.log``; the console gets one line per month and, on failure,
+the error that stopped the run.
+
+Call ``configure_environment`` before anything imports ``airflow``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from critmin.months import first_day, parse_month
+from critmin.settings import WAREHOUSE_POOL, Paths, repo_root
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+
+def airflow_environment(paths: Paths) -> dict[str, str]:
+    """Settings of the embedded Airflow. Values already in the environment win."""
+    home = paths.airflow_home
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(repo_root() / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
+        "NO_COLOR": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    }
+
+
+def configure_environment(paths: Paths) -> None:
+    paths.airflow_home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("CRITMIN_HOME", str(paths.home))
+    for key, value in airflow_environment(paths).items():
+        os.environ.setdefault(key, value)
+
+
+def init_metadata() -> None:
+    """Create or upgrade the metadata database and the one-slot warehouse pool (idempotent)."""
+    from airflow.models.pool import Pool
+    from airflow.utils.db import initdb
+
+    with _captured(Path(os.environ["AIRFLOW_HOME"]) / "init.log"):
+        initdb()
+        Pool.create_or_update_pool(
+            WAREHOUSE_POOL,
+            slots=1,
+            description="Tasks that write warehouse.duckdb (DuckDB allows one writer).",
+            include_deferred=False,
+        )
+
+
+@contextmanager
+def _captured(log_file: Path) -> Iterator[None]:
+    """Send everything written to stdout/stderr (Python, C extensions, dbt) to a file.
+
+    Both levels are redirected: the file descriptors 1 and 2, and ``sys.stdout``/``sys.stderr``
+    (which a test runner may have replaced by objects of its own).
+    """
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_fds = os.dup(1), os.dup(2)
+    with log_file.open("a", encoding="utf-8", errors="replace", buffering=1) as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+        try:
+            with redirect_stdout(handle), redirect_stderr(handle):
+                yield
+        finally:
+            handle.flush()
+            os.dup2(saved_fds[0], 1)
+            os.dup2(saved_fds[1], 2)
+            os.close(saved_fds[0])
+            os.close(saved_fds[1])
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    month: str
+    state: str
+    seconds: float
+    log_file: Path
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "success"
+
+
+_ERROR_LINE = re.compile(r"^(critmin\.errors\.\w+|airflow\.\S*AirflowFailException|\w*Error): (.*)")
+
+
+def error_from_log(log_file: Path) -> str | None:
+    """The last exception message in a run's log, with its continuation lines."""
+    try:
+        lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    message: list[str] = []
+    for index, line in enumerate(lines):
+        match = _ERROR_LINE.match(line)
+        if match:
+            message = [match.group(2)]
+            for follow in lines[index + 1 :]:
+                if not follow.startswith("  ") or "File " in follow:
+                    break
+                message.append(follow)
+    return "\n".join(message) if message else None
+
+
+def load_dag(dag_id: str):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    if bag.import_errors:
+        problems = "\n".join(f"{path}: {error}" for path, error in bag.import_errors.items())
+        raise RuntimeError(f"DAG files failed to import:\n{problems}")
+    dag = bag.dags.get(dag_id)
+    if dag is None:
+        raise RuntimeError(f"no DAG {dag_id!r} in {bag.dag_folder}")
+    # In-process runs fail fast: under dag.test() a retry sleeps its retry_delay in the foreground.
+    for task in dag.tasks:
+        task.retries = 0
+    return dag
+
+
+def run_months(
+    paths: Paths,
+    months: Sequence[str],
+    *,
+    dag_id: str = "customs_monthly",
+    report: Callable[[str], None] = print,
+    stop_on_failure: bool = True,
+) -> list[RunOutcome]:
+    """Run the DAG once per month, in the order given, in this process."""
+    import pendulum
+
+    months = [parse_month(m) for m in months]
+    configure_environment(paths)
+    log_dir = paths.home / "logs" / dag_id
+    report(f"Starting Airflow (embedded, metadata in {paths.airflow_home})...")
+    init_metadata()
+    with _captured(log_dir / "dagbag.log"):
+        dag = load_dag(dag_id)
+    outcomes = []
+    width = len(str(len(months)))
+    for index, month in enumerate(months, start=1):
+        log_file = log_dir / f"{month}.log"
+        log_file.unlink(missing_ok=True)
+        day = first_day(month)
+        started = time.monotonic()
+        with _captured(log_file):
+            try:
+                run = dag.test(
+                    logical_date=pendulum.datetime(day.year, day.month, 1, tz="UTC"),
+                    run_conf={"month": month},
+                )
+                state = str(getattr(run, "state", "failed") or "failed")
+            except Exception as exc:  # an error outside any task (e.g. bad params)
+                print(f"critmin.errors.RunError: {exc}", flush=True)
+                state = "failed"
+        seconds = time.monotonic() - started
+        state = state.rsplit(".", 1)[-1].lower()
+        error = None if state == "success" else error_from_log(log_file)
+        outcome = RunOutcome(month, state, seconds, log_file, error)
+        outcomes.append(outcome)
+        report(
+            f"[{index:>{width}}/{len(months)}] {dag_id} {month}: {state} in {seconds:.1f} s"
+            f"  (log: {log_file})"
+        )
+        if not outcome.ok:
+            report(f"    {error or 'see the log above for the failed task'}")
+            if stop_on_failure:
+                break
+    return outcomes

@@ -1,0 +1,67 @@
+"""Test set-up: every test session gets its own Airflow metadata DB and never touches ./warehouse.
+
+The Airflow settings are environment variables read when ``airflow`` is first imported, so they are
+set here, before any test imports it.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="critmin-tests-"))
+
+os.environ["AIRFLOW_HOME"] = str(SESSION_DIR / "airflow")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{SESSION_DIR / 'airflow' / 'airflow.db'}"
+os.environ["CRITMIN_HOME"] = str(SESSION_DIR / "default-home")
+os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+
+SAMPLE_LANDING = REPO / "data" / "sample" / "landing"
+FORMAT_SAMPLES = REPO / "tests" / "fixtures" / "gacc_format_samples"
+PUBLISHED = REPO / "data" / "reference" / "published_magnet_exports.csv"
+PARTNER_CODES = {"WORLD": "000", "US": "502", "DE": "304", "KR": "133", "VN": "141", "JP": "116"}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def paths(tmp_path, monkeypatch):
+    """A fresh, empty $CRITMIN_HOME for one test."""
+    from critmin.settings import Paths
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("CRITMIN_HOME", str(home))
+    return Paths(home)
+
+
+def published_figures() -> dict[tuple[str, str], Decimal]:
+    """(month, GACC partner code) -> published tonnes, from the reference table."""
+    with PUBLISHED.open(encoding="utf-8", newline="") as handle:
+        return {
+            (row["month"], PARTNER_CODES[row["destination"]]): Decimal(row["quantity_t"])
+            for row in csv.DictReader(handle)
+            if row["hs8_code"] == "85051110"
+        }
+
+
+def land_sample_month(paths, month: str) -> Path:
+    """Copy one sample month's downloads into the landing folder of ``paths``."""
+    source = SAMPLE_LANDING / "gacc" / "export" / month
+    target = paths.landing_dir("gacc/export", month)
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    return target
+
+
+def sample_months() -> list[str]:
+    return sorted(p.name for p in (SAMPLE_LANDING / "gacc" / "export").iterdir() if p.is_dir())

@@ -1,0 +1,157 @@
+"""Landing into the raw zone, and the month partition load into warehouse.duckdb."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+from conftest import land_sample_month
+
+from critmin.errors import InputError
+from critmin.gacc import exports
+from critmin.gacc.exports import land_month, load_month
+from critmin.raw_zone import RawZone, sha256_of
+
+
+def _manifest_lines(paths) -> list[dict]:
+    if not paths.manifest.exists():
+        return []
+    return [json.loads(line) for line in paths.manifest.read_text(encoding="utf-8").splitlines()]
+
+
+def _rows(paths, month=None):
+    with duckdb.connect(str(paths.warehouse_db), read_only=True) as con:
+        where = f"where data_month = '{month}-01'" if month else ""
+        return con.execute(
+            f"select data_month, hs8_code, partner_code, quantity, source_file_sha256, source_line "
+            f"from raw.gacc_export_rows {where} order by all"
+        ).fetchall()
+
+
+def test_landing_copies_into_content_addressed_read_only_objects(paths):
+    folder = land_sample_month(paths, "2025-09")
+    landed = land_month(paths, "2025-09")
+    assert sorted(f.entry.original_name for f in landed) == sorted(p.name for p in folder.iterdir())
+    for item in landed:
+        stored = paths.raw / item.entry.object_path
+        assert stored.name.startswith(item.entry.sha256)
+        assert sha256_of(stored) == item.entry.sha256
+        assert stored.read_bytes() == (folder / item.entry.original_name).read_bytes()
+        assert not stored.stat().st_mode & 0o222, "raw objects are read-only"
+        assert (
+            item.entry.rows
+            == {"85051110_world.csv": 1, "85051110_by_partner.csv": 5}[item.entry.original_name]
+        )
+        assert item.is_new
+    manifest = _manifest_lines(paths)
+    assert {(m["source"], m["month"], m["original_name"]) for m in manifest} == {
+        ("gacc/export", "2025-09", "85051110_world.csv"),
+        ("gacc/export", "2025-09", "85051110_by_partner.csv"),
+    }
+    assert all(m["landed_at"].endswith("+00:00") for m in manifest)
+
+
+def test_landing_the_identical_file_again_changes_nothing(paths):
+    land_sample_month(paths, "2025-05")
+    land_month(paths, "2025-05")
+    before = paths.manifest.read_bytes()
+    again = land_month(paths, "2025-05")
+    assert not any(f.is_new for f in again)
+    assert paths.manifest.read_bytes() == before
+
+
+def test_same_name_new_content_supersedes_and_keeps_the_earlier_version(paths):
+    folder = land_sample_month(paths, "2025-05")
+    (first,) = [f for f in land_month(paths, "2025-05") if f.entry.original_name.endswith("world.csv")]
+    world = folder / "85051110_world.csv"
+    world.write_bytes(world.read_bytes().replace(b"1238470", b"1238000"))
+    current = {f.entry.original_name: f for f in land_month(paths, "2025-05")}
+    second = current["85051110_world.csv"]
+    assert second.is_new and second.entry.sha256 != first.entry.sha256
+    assert (paths.raw / first.entry.object_path).exists(), "the superseded version is kept"
+    assert len([m for m in _manifest_lines(paths) if m["original_name"] == "85051110_world.csv"]) == 2
+    load_month(paths, "2025-05")
+    quantities = {r[2]: r[3] for r in _rows(paths, "2025-05")}
+    assert quantities[None] == 1238000
+
+
+def test_month_column_that_disagrees_with_the_folder_is_rejected(paths):
+    folder = paths.landing_dir("gacc/export", "2025-06")
+    folder.mkdir(parents=True)
+    bad = folder / "wrong_month.csv"
+    bad.write_bytes(b'"Date of data","Commodity code","Quantity",\n"202505","85051110","1",\n')
+    with pytest.raises(InputError) as error:
+        land_month(paths, "2025-06")
+    message = str(error.value)
+    assert str(bad) in message and "2025-05" in message and "2025-06" in message
+    assert "line 2" in message
+    assert bad.exists(), "a rejected file is never deleted"
+    assert _manifest_lines(paths) == []
+
+
+def test_an_empty_landing_folder_says_where_to_put_the_files(paths):
+    with pytest.raises(InputError, match="no files have been landed for 2025-07") as error:
+        land_month(paths, "2025-07")
+    assert "landing/gacc/export/2025-07" in str(error.value)
+
+
+def test_non_csv_files_are_refused_by_name(paths):
+    folder = paths.landing_dir("gacc/export", "2025-07")
+    folder.mkdir(parents=True)
+    (folder / "export.xlsx").write_bytes(b"PK")
+    with pytest.raises(InputError, match="only CSV downloads"):
+        land_month(paths, "2025-07")
+
+
+def test_load_replaces_the_partition_and_reruns_never_double(paths):
+    land_sample_month(paths, "2025-09")
+    land_month(paths, "2025-09")
+    assert load_month(paths, "2025-09") == 6
+    first = _rows(paths)
+    assert load_month(paths, "2025-09") == 6
+    assert _rows(paths) == first
+    assert len(first) == 6
+
+
+def test_months_loaded_in_any_order_give_the_same_warehouse(paths, tmp_path):
+    from critmin.settings import Paths
+
+    months = ["2025-05", "2025-06", "2025-09"]
+    reverse = Paths(tmp_path / "reverse")
+    for target, order in ((paths, months), (reverse, months[::-1] + ["2025-06"])):
+        for month in order:
+            land_sample_month(target, month)
+            land_month(target, month)
+            load_month(target, month)
+    assert _rows(paths) == _rows(reverse)
+    assert {r[0].isoformat()[:7] for r in _rows(paths)} == set(months)
+
+
+def test_a_failed_load_leaves_the_previous_partition(paths, monkeypatch):
+    land_sample_month(paths, "2025-09")
+    land_month(paths, "2025-09")
+    load_month(paths, "2025-09")
+    before = _rows(paths)
+    calls = {"n": 0}
+    real_insert = exports._insert_batch
+
+    def insert_then_fail(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full")
+        return real_insert(*args, **kwargs)
+
+    monkeypatch.setattr(exports, "_insert_batch", insert_then_fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_month(paths, "2025-09")
+    assert _rows(paths) == before
+
+
+def test_load_reads_the_raw_zone_not_the_landing_folder(paths):
+    folder = land_sample_month(paths, "2025-05")
+    land_month(paths, "2025-05")
+    for path in folder.iterdir():
+        path.unlink()
+    assert load_month(paths, "2025-05") == 2
+    assert RawZone(paths.raw).current("gacc/export", "2025-05")

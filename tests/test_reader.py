@@ -1,0 +1,207 @@
+"""The GACC reader on every variant of the platform's format, and on what it must refuse."""
+
+from __future__ import annotations
+
+import codecs
+from decimal import Decimal
+
+import pytest
+from conftest import FORMAT_SAMPLES, SAMPLE_LANDING, published_figures
+
+from critmin.errors import InputError
+from critmin.gacc.reader import iter_records, parse_number, read_layout
+
+FULL_DIMENSIONS = {
+    "month",
+    "hs8_code",
+    "commodity_name",
+    "partner_code",
+    "partner_name",
+    "regime_code",
+    "regime_name",
+    "province_code",
+    "province_name",
+    "quantity",
+    "unit",
+    "supplementary_quantity",
+    "supplementary_unit",
+}
+
+
+def test_chinese_full_download_with_yuan_values():
+    path = FORMAT_SAMPLES / "chinese-full.csv"
+    layout = read_layout(path)
+    assert (layout.encoding, layout.language, layout.value_currency) == ("gb18030", "zh", "CNY")
+    assert not layout.has_month
+    records = list(iter_records(path))
+    assert len(records) == 5
+    first = records[0]
+    assert first.hs8_code == "29012920"
+    assert (first.partner_code, first.partner_name) == ("110", "中国香港")
+    assert (first.regime_name, first.province_name) == ("一般贸易", "广东省")
+    assert first.quantity == Decimal(214847)
+    assert first.unit == "千克"
+    assert first.value_cny == Decimal(5848714)  # "5,848,714"
+    assert first.value_usd is None
+    assert first.supplementary_unit is None  # "?"
+    assert first.month is None
+
+
+@pytest.mark.parametrize("name", ["english-full.csv", "english-full-permutated.csv"])
+def test_english_full_download_in_any_column_order(name):
+    path = FORMAT_SAMPLES / name
+    layout = read_layout(path)
+    assert layout.language == "en"
+    assert layout.encoding == "gb18030"  # full-width comma in "Hong Kong，China"
+    assert set(layout.fields) == FULL_DIMENSIONS | {"value_usd"}
+    records = list(iter_records(path))
+    assert [r.partner_code for r in records] == ["110", "121", "133", "143", "412"]
+    assert records[0].partner_name == "Hong Kong，China"
+    assert records[0].month == "2026-01"
+    assert records[0].value_usd == Decimal(315286)
+    assert records[3].regime_name == "Processing with Imported Materials"
+
+
+def test_permuted_columns_give_the_same_records():
+    plain = [r._replace(line_number=0) for r in iter_records(FORMAT_SAMPLES / "english-full.csv")]
+    permuted = FORMAT_SAMPLES / "english-full-permutated.csv"
+    assert [r._replace(line_number=0) for r in iter_records(permuted)] == plain
+
+
+def test_commodity_only_download_has_no_dimensions():
+    path = FORMAT_SAMPLES / "english-degenerate.csv"
+    layout = read_layout(path)
+    assert not layout.has_partner and not layout.has_month
+    records = list(iter_records(path))
+    assert [r.hs8_code for r in records] == ["29012920", "29012990", "29021100"]
+    assert records[1].quantity == Decimal(14198093)
+    assert records[1].commodity_name == "Unsaturated acyclic hydrocarbons, nes"
+    assert all(r.partner_code is None for r in records)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((SAMPLE_LANDING / "gacc" / "export").rglob("*.csv")),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_every_sample_file_reads_and_holds_the_published_figures(path):
+    month = path.parent.name
+    figures = published_figures()
+    records = list(iter_records(path))
+    assert records, "a sample file without rows"
+    for record in records:
+        assert record.hs8_code == "85051110"
+        assert record.month in (None, month)
+        assert record.unit in ("Kilogram", "千克")
+        assert record.value_usd is None  # no monthly value was published
+        partner = record.partner_code or "000"
+        assert record.quantity == figures[(month, partner)] * 1000
+
+
+def test_sample_files_use_both_header_languages():
+    languages = {read_layout(path).language for path in (SAMPLE_LANDING / "gacc" / "export").rglob("*.csv")}
+    assert languages == {"en", "zh"}
+
+
+def _write(tmp_path, text: str, encoding: str = "gb18030", name: str = "download.csv"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_utf8_file_with_bom_and_chinese_headers(tmp_path):
+    text = (
+        '"商品编码","贸易伙伴编码","贸易伙伴名称","第一数量","美元",\n"85051110","502","美国","1,000","?",\n'
+    )
+    path = tmp_path / "utf8.csv"
+    path.write_bytes(codecs.BOM_UTF8 + text.encode("utf-8"))
+    layout = read_layout(path)
+    assert (layout.encoding, layout.language) == ("utf-8-sig", "zh")
+    (record,) = iter_records(path)
+    assert (record.partner_name, record.quantity, record.value_usd) == ("美国", Decimal(1000), None)
+
+
+def test_codes_keep_their_leading_zeros(tmp_path):
+    path = _write(tmp_path, '"Commodity code","Quantity",\n"01012100","7",\n')
+    (record,) = iter_records(path)
+    assert record.hs8_code == "01012100"
+
+
+def test_file_without_trailing_comma_is_read_too(tmp_path):
+    path = _write(tmp_path, '"Commodity code","Quantity"\n"85051110","7"\n')
+    (record,) = iter_records(path)
+    assert record.quantity == Decimal(7)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("315,286", Decimal(315286)), ("?", None), ("", None), (" 12.5 ", Decimal("12.5"))],
+)
+def test_parse_number(text, expected):
+    assert parse_number(text) == expected
+
+
+def test_unknown_header_names_the_file_and_the_header(tmp_path):
+    path = _write(tmp_path, '"Commodity code","Quantity","Mystery",\n"85051110","1","x",\n')
+    with pytest.raises(InputError) as error:
+        read_layout(path)
+    message = str(error.value)
+    assert str(path) in message and "'Mystery'" in message and "line 1" in message
+    assert "What to do" in message
+
+
+def test_missing_required_column_is_named(tmp_path):
+    path = _write(tmp_path, '"Commodity code","US dollar",\n"85051110","1",\n')
+    with pytest.raises(InputError, match="required column 'Quantity"):
+        read_layout(path)
+
+
+def test_non_numeric_quantity_names_line_and_column(tmp_path):
+    text = '"Commodity code","Quantity",\n"85051110","1",\n"85051110","lots",\n'
+    path = _write(tmp_path, text)
+    with pytest.raises(InputError) as error:
+        list(iter_records(path))
+    assert error.value.line == 3
+    assert error.value.column == "Quantity"
+    assert "'lots' is not a number" in str(error.value)
+
+
+def test_truncated_last_line_is_an_error(tmp_path):
+    path = _write(tmp_path, '"Commodity code","Quantity","Unit",\n"85051110","1","Kilogram",\n"8505')
+    with pytest.raises(InputError) as error:
+        list(iter_records(path))
+    assert error.value.line == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "empty"),
+        ('"Commodity code","Quantity",\n'.encode("utf-16"), "UTF-16"),
+        (bytes(range(256)) * 4, "NUL bytes"),
+    ],
+    ids=["zero-bytes", "utf-16", "binary"],
+)
+def test_files_that_cannot_be_downloads_are_refused(tmp_path, content, problem):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=problem):
+        read_layout(path)
+
+
+def test_reader_streams_instead_of_loading_the_file(tmp_path):
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="gb18030") as handle:
+        handle.write('"Commodity code","Trading partner code","Quantity",\n')
+        for index in range(200_000):
+            handle.write(f'"85051110","{index % 900:03d}","{index}",\n')
+    records = iter_records(path)
+    first = next(records)
+    assert first.quantity == Decimal(0)
+    # The generator has read one buffer, not the file: the open handle is near the start.
+    frame = records.gi_frame
+    assert frame is not None
+    handle = frame.f_locals["handle"]
+    assert handle.buffer.tell() < path.stat().st_size / 10
+    records.close()
+    assert handle.closed
