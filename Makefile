@@ -6,6 +6,8 @@ SHELL := /bin/bash
 export CRITMIN_HOME ?= $(CURDIR)/warehouse
 # Never let uv download a Python build: the machine's Python 3.11 is used.
 export UV_PYTHON_DOWNLOADS := never
+# Trust the machine's certificate store (corporate or mirror CAs), as pip and curl do.
+export UV_SYSTEM_CERTS ?= true
 
 # uv from PATH, else a private copy installed from PyPI into .tools/.
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)

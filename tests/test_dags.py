@@ -19,12 +19,14 @@ from critmin.settings import WAREHOUSE_POOL, WAREHOUSE_QUEUE
 def dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(REPO / "dags"))
+    # known_pools makes the DagBag warn about a task whose pool does not exist.
+    return DagBag(dag_folder=str(REPO / "dags"), known_pools={"default_pool", WAREHOUSE_POOL})
 
 
 def test_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
     assert "customs_monthly" in dagbag.dag_ids
+    assert not dagbag.dag_warnings
 
 
 def test_every_dag_has_tags_owner_retries_and_docs(dagbag):

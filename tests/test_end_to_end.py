@@ -153,3 +153,15 @@ def test_a_new_month_lands_after_the_demo(demo_copy):
     assert outcome.ok, outcome.error
     after = {(m, c): t for m, c, t, *_ in _serving_rows(demo_copy)}
     assert after == before
+
+
+def test_a_scheduled_run_takes_its_month_from_the_data_interval(demo_copy):
+    """No month param, as when the scheduler or a backfill creates the run: [Sep 1, Oct 1) is September."""
+    from critmin.embedded import _start_of_next_month, load_dag
+
+    dag = load_dag("customs_monthly")
+    run = dag.test(logical_date=_start_of_next_month("2025-09"), run_conf={"month": None})
+    assert run.state == "success"
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert set(states.values()) == {"success"}
+    assert run.data_interval_start.strftime("%Y-%m") == "2025-09"

@@ -123,6 +123,13 @@ def error_from_log(log_file: Path) -> str | None:
     return "\n".join(message) if message else None
 
 
+def _start_of_next_month(month: str):
+    import pendulum
+
+    day = first_day(month)
+    return pendulum.datetime(day.year + day.month // 12, day.month % 12 + 1, 1, tz="UTC")
+
+
 def load_dag(dag_id: str):
     from airflow.dag_processing.dagbag import DagBag
 
@@ -148,8 +155,6 @@ def run_months(
     stop_on_failure: bool = True,
 ) -> list[RunOutcome]:
     """Run the DAG once per month, in the order given, in this process."""
-    import pendulum
-
     months = [parse_month(m) for m in months]
     configure_environment(paths)
     log_dir = paths.home / "logs" / dag_id
@@ -162,14 +167,13 @@ def run_months(
     for index, month in enumerate(months, start=1):
         log_file = log_dir / f"{month}.log"
         log_file.unlink(missing_ok=True)
-        day = first_day(month)
         started = time.monotonic()
         with _captured(log_file):
             try:
-                run = dag.test(
-                    logical_date=pendulum.datetime(day.year, day.month, 1, tz="UTC"),
-                    run_conf={"month": month},
-                )
+                # dag.test() infers the data interval that ends at the logical date, so the run
+                # for May is dated 1 June: its data interval is [1 May, 1 June), as when scheduled.
+                # Every param is passed: dag.test() keeps resolved params between runs.
+                run = dag.test(logical_date=_start_of_next_month(month), run_conf={"month": month})
                 state = str(getattr(run, "state", "failed") or "failed")
             except Exception as exc:  # an error outside any task (e.g. bad params)
                 print(f"critmin.errors.RunError: {exc}", flush=True)
