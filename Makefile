@@ -47,3 +47,6 @@ test: $(VENV_STAMP) ## Run the test suite (unit, dbt, DAG integrity, end to end)
 lint: $(VENV_STAMP) ## Lint Python with ruff
 	$(UV) run --frozen ruff check src dags tests scripts
 	$(UV) run --frozen ruff format --check src dags tests scripts
+
+bench: $(VENV_STAMP) ## Benchmarks on seeded SYNTHETIC data: reader speed and memory, month land + load
+	$(UV) run --frozen python scripts/bench.py

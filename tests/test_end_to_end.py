@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import subprocess
+import sys
 from decimal import Decimal
 
 import duckdb
 import pytest
 from conftest import SESSION_DIR, land_sample_month, published_figures, sample_months
 
-from critmin.cli import copy_sample_landing, month_table
+from critmin.cli import month_table
 from critmin.embedded import run_months
 from critmin.gacc.reader import iter_records
 from critmin.months import first_day
@@ -22,23 +25,28 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def demo():
-    """All sample months through the DAG, in order, like `make demo`."""
+    """`critmin demo` (what `make demo` runs) in a fresh interpreter, in a temporary home.
+
+    The Airflow settings of the test session are removed from its environment, so it sets up its
+    own embedded Airflow under the temporary $CRITMIN_HOME, as on a new machine.
+    """
     paths = Paths(SESSION_DIR / "e2e-demo")
-    saved = os.environ.get("CRITMIN_HOME")
-    os.environ["CRITMIN_HOME"] = str(paths.home)
-    progress: list[str] = []
-    try:
-        months = copy_sample_landing(paths)
-        outcomes = run_months(paths, months, report=progress.append)
-        yield paths, outcomes, progress
-    finally:
-        os.environ["CRITMIN_HOME"] = saved or ""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env["CRITMIN_HOME"] = str(paths.home)
+    result = subprocess.run(
+        [sys.executable, "-m", "critmin.cli", "demo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    return paths, result
 
 
 @pytest.fixture
 def demo_copy(demo, tmp_path, monkeypatch):
     """A private copy of the demo home, for tests that run more months."""
-    paths, _, _ = demo
+    paths, _ = demo
     copy = Paths(tmp_path / "home")
     shutil.copytree(paths.home, copy.home, ignore=shutil.ignore_patterns("*.wal"))
     monkeypatch.setenv("CRITMIN_HOME", str(copy.home))
@@ -58,24 +66,33 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_every_sample_month_runs_with_progress(demo):
-    _, outcomes, progress = demo
+def test_demo_runs_every_sample_month_with_progress_and_prints_the_table(demo):
+    paths, result = demo
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     months = sample_months()
-    assert [o.month for o in outcomes] == months
-    assert all(o.ok for o in outcomes), [(o.month, o.error) for o in outcomes if not o.ok]
-    assert progress[-1].startswith(f"[{len(months)}/{len(months)}] customs_monthly {months[-1]}")
-    assert all(o.log_file.exists() for o in outcomes)
+    progress = re.findall(
+        r"^\[\s*(\d+)/(\d+)\] customs_monthly (\d{4}-\d{2}): (\w+) in ", result.stdout, re.MULTILINE
+    )
+    expected = [(str(k), str(len(months)), month, "success") for k, month in enumerate(months, 1)]
+    assert progress == expected
+    assert f"HS 85051110), {months[-1]}" in result.stdout
+    assert "World (all partners)" in result.stdout
+    assert (paths.airflow_home / "airflow.db").exists(), "Airflow's metadata lives under $CRITMIN_HOME"
+    for month in months:
+        log = (paths.home / "logs" / "customs_monthly" / f"{month}.log").read_text(encoding="utf-8")
+        assert "[DAG TEST] end task task_id=publish" in log
+        assert "Completed successfully" in log  # dbt's output is in the month's log too
 
 
 def test_served_quantities_equal_every_published_figure(demo):
-    paths, _, _ = demo
+    paths, _ = demo
     figures = published_figures()
     served = {(month, code): Decimal(str(t)) for month, code, t, *_ in _serving_rows(paths)}
     assert served == figures
 
 
 def test_changes_are_null_exactly_where_the_comparison_month_is_missing(demo):
-    paths, _, _ = demo
+    paths, _ = demo
     figures = published_figures()
 
     def shifted(month: str, months_back: int) -> str:
@@ -97,7 +114,7 @@ def test_changes_are_null_exactly_where_the_comparison_month_is_missing(demo):
 
 
 def test_every_served_row_traces_to_its_raw_download(demo):
-    paths, _, _ = demo
+    paths, _ = demo
     for month, code, tonnes, *_, sha256 in _serving_rows(paths):
         (raw_file,) = paths.raw.glob(f"objects/{sha256[:2]}/{sha256}.*")
         quantities = {r.partner_code or "000": r.quantity for r in iter_records(raw_file)}
@@ -105,7 +122,7 @@ def test_every_served_row_traces_to_its_raw_download(demo):
 
 
 def test_serving_has_documented_marts_only(demo):
-    paths, _, _ = demo
+    paths, _ = demo
     with duckdb.connect(str(paths.serving_db), read_only=True) as con:
         schemas = {r[0] for r in con.execute("select distinct schema_name from duckdb_tables()").fetchall()}
         undocumented = con.execute(
@@ -117,7 +134,7 @@ def test_serving_has_documented_marts_only(demo):
 
 
 def test_latest_month_table_is_printed(demo):
-    paths, _, _ = demo
+    paths, _ = demo
     table = month_table(paths)
     latest = sample_months()[-1]
     assert latest in table
@@ -165,3 +182,13 @@ def test_a_scheduled_run_takes_its_month_from_the_data_interval(demo_copy):
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert set(states.values()) == {"success"}
     assert run.data_interval_start.strftime("%Y-%m") == "2025-09"
+
+
+def test_dbt_unit_tests_of_the_mart_logic_pass(demo_copy):
+    """The month-over-month / year-over-year unit tests beside the fact model, gaps included."""
+    from critmin.transform import run_dbt
+
+    results = run_dbt(demo_copy, ["test", "--select", "test_type:unit"])
+    names = sorted(r.node.name for r in results.results)
+    assert names == ["test_mom_and_yoy_are_null_across_gaps", "test_units_names_and_provenance"]
+    assert {str(r.status) for r in results.results} == {"pass"}

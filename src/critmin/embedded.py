@@ -11,14 +11,15 @@ Call ``configure_environment`` before anything imports ``airflow``.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
 import time
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from critmin.months import first_day, parse_month
 from critmin.settings import WAREHOUSE_POOL, Paths, repo_root
@@ -64,24 +65,68 @@ def init_metadata() -> None:
         )
 
 
+class _SwitchableStream(io.TextIOBase):
+    """Stands in for ``sys.stdout``/``sys.stderr`` for the rest of the process.
+
+    Airflow's loggers keep a reference to the stream they were created with, so the stream object
+    must outlive each month's log file: it writes to the current log file while one is open, and to
+    the original stream otherwise.
+    """
+
+    def __init__(self, default: TextIO) -> None:
+        self.default = default
+        self.target: TextIO | None = None
+
+    def _current(self) -> TextIO:
+        return self.target or self.default
+
+    def write(self, text: str) -> int:
+        return self._current().write(text)
+
+    def flush(self) -> None:
+        self._current().flush()
+
+    def fileno(self) -> int:
+        return self._current().fileno()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._current(), "encoding", "utf-8")
+
+
+def _switchable(name: str) -> _SwitchableStream:
+    stream = getattr(sys, name)
+    if not isinstance(stream, _SwitchableStream):
+        stream = _SwitchableStream(stream)
+        setattr(sys, name, stream)
+    return stream
+
+
 @contextmanager
 def _captured(log_file: Path) -> Iterator[None]:
     """Send everything written to stdout/stderr (Python, C extensions, dbt) to a file.
 
-    Both levels are redirected: the file descriptors 1 and 2, and ``sys.stdout``/``sys.stderr``
-    (which a test runner may have replaced by objects of its own).
+    Both levels are redirected: the file descriptors 1 and 2 (C extensions, subprocesses), and the
+    Python streams, through a switchable stand-in that outlives the file.
     """
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    streams = _switchable("stdout"), _switchable("stderr")
+    for stream in streams:
+        stream.flush()
     saved_fds = os.dup(1), os.dup(2)
     with log_file.open("a", encoding="utf-8", errors="replace", buffering=1) as handle:
         os.dup2(handle.fileno(), 1)
         os.dup2(handle.fileno(), 2)
+        for stream in streams:
+            stream.target = handle
         try:
-            with redirect_stdout(handle), redirect_stderr(handle):
-                yield
+            yield
         finally:
+            for stream in streams:
+                stream.target = None
             handle.flush()
             os.dup2(saved_fds[0], 1)
             os.dup2(saved_fds[1], 2)
