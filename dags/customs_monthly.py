@@ -13,8 +13,9 @@ trade happened).
 4. **publish**: write a new `serving.duckdb` and rename it into place.
 
 Tasks that write `warehouse.duckdb` share the one-slot pool `critmin_warehouse` and the `warehouse`
-queue: DuckDB allows a single writer. The month is the run's data interval start, or the `month`
-param (`{"month": "2025-05"}`) for manual runs. Logic lives in `critmin.pipeline`.
+queue: DuckDB allows a single writer. The DAG runs on the 25th and loads the month before (GACC
+publishes around the 20th); a manual run names its month with the param `{"month": "2025-05"}`.
+Logic lives in `critmin.pipeline`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from critmin.settings import WAREHOUSE_POOL, WAREHOUSE_QUEUE
 
@@ -32,8 +32,9 @@ writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
 
 @dag(
     dag_id="customs_monthly",
-    # One run per calendar month; the run for [2025-05-01, 2025-06-01) loads May 2025.
-    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
+    # GACC publishes a month's breakdown around the 20th of the next month: run on the 25th and
+    # load the month before (the run of 2025-06-25 loads May 2025).
+    schedule=CronTriggerTimetable("0 6 25 * *", timezone="UTC"),
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -43,7 +44,7 @@ writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
             None,
             type=["null", "string"],
             pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-            description="Data month YYYY-MM; empty: the run's data interval start.",
+            description="Data month YYYY-MM; empty: the month before the run's logical date.",
         )
     },
     tags=["critmin", "customs", "gacc"],

@@ -75,14 +75,32 @@ print(json.dumps({{"errors": list(bag.import_errors), "heavy": heavy, "dags": ba
     assert not Path(home).exists(), "parsing a DAG must not create runtime state"
 
 
-def test_the_run_month_comes_from_the_param_else_the_data_interval():
+def test_the_run_month_comes_from_the_param_else_the_month_before_the_logical_date():
     from datetime import UTC, datetime
 
-    may = datetime(2025, 5, 1, tzinfo=UTC)
-    assert month_for_run("2025-07", may, may) == "2025-07"
-    assert month_for_run(None, may, datetime(2025, 6, 1, tzinfo=UTC)) == "2025-05"
-    assert month_for_run(None, None, may) == "2025-05"
+    june_25 = datetime(2025, 6, 25, 6, tzinfo=UTC)
+    assert month_for_run("2025-07", june_25) == "2025-07"
+    assert month_for_run(None, june_25) == "2025-05"
+    assert month_for_run(None, datetime(2026, 1, 25, tzinfo=UTC)) == "2025-12"
     with pytest.raises(ValueError, match="YYYY-MM"):
-        month_for_run("2025-5", may, may)
-    with pytest.raises(ValueError, match="no data interval"):
-        month_for_run(None, None, None)
+        month_for_run("2025-5", june_25)
+    with pytest.raises(ValueError, match="no logical date"):
+        month_for_run(None, None)
+
+
+def test_the_schedule_runs_after_gacc_publishes(dagbag):
+    from datetime import UTC, datetime
+
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import TimeRestriction
+
+    from critmin.embedded import scheduled_date
+
+    timetable = coerce_to_core_timetable(dagbag.dags["customs_monthly"].timetable)
+    earliest = datetime(2025, 6, 1, tzinfo=UTC)
+    after = timetable.next_dagrun_info(
+        last_automated_data_interval=None,
+        restriction=TimeRestriction(earliest=earliest, latest=None, catchup=True),
+    )
+    assert after.logical_date == scheduled_date("2025-05")
+    assert month_for_run(None, after.logical_date) == "2025-05"

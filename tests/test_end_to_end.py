@@ -160,28 +160,33 @@ def test_a_bad_month_fails_clearly_and_leaves_serving_untouched(demo_copy):
     assert (folder / "broken.csv").exists()
 
 
-def test_a_new_month_lands_after_the_demo(demo_copy):
-    # The sample's 2026-03 downloads, re-dated as a month with no published data, are not used:
-    # instead an existing month is dropped again under a new file name, which must not double it.
+def test_a_second_download_of_a_month_replaces_without_doubling(demo_copy):
+    """The same figures downloaded again, in other bytes (UTF-8, another name): no tonne doubles,
+    and the served rows now trace to the newer download."""
     before = {(m, c): t for m, c, t, *_ in _serving_rows(demo_copy)}
     folder = land_sample_month(demo_copy, "2025-12")
-    shutil.copy(folder / "85051110_world.csv", folder / "85051110_world (1).csv")
+    original = folder / "85051110_by_partner.csv"
+    again = folder / "85051110_by_partner (1).csv"
+    again.write_text(original.read_bytes().decode("gb18030"), encoding="utf-8")
     (outcome,) = run_months(demo_copy, ["2025-12"], report=lambda _: None)
     assert outcome.ok, outcome.error
-    after = {(m, c): t for m, c, t, *_ in _serving_rows(demo_copy)}
-    assert after == before
+    rows = _serving_rows(demo_copy)
+    assert {(m, c): t for m, c, t, *_ in rows} == before
+    newer = hashlib.sha256(again.read_bytes()).hexdigest()
+    december_partners = [r for r in rows if r[0] == "2025-12" and r[1] != "000"]
+    assert december_partners and {r[-1] for r in december_partners} == {newer}
 
 
-def test_a_scheduled_run_takes_its_month_from_the_data_interval(demo_copy):
-    """No month param, as when the scheduler or a backfill creates the run: [Sep 1, Oct 1) is September."""
-    from critmin.embedded import _start_of_next_month, load_dag
+def test_a_scheduled_run_loads_the_month_before_its_logical_date(demo_copy):
+    """No month param, as when the scheduler or a backfill creates the run."""
+    from critmin.embedded import load_dag, scheduled_date
 
     dag = load_dag("customs_monthly")
-    run = dag.test(logical_date=_start_of_next_month("2025-09"), run_conf={"month": None})
+    run = dag.test(logical_date=scheduled_date("2025-09"), run_conf={"month": None})
     assert run.state == "success"
-    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
-    assert set(states.values()) == {"success"}
-    assert run.data_interval_start.strftime("%Y-%m") == "2025-09"
+    instances = {ti.task_id: ti for ti in run.get_task_instances()}
+    assert {ti.state for ti in instances.values()} == {"success"}
+    assert instances["land"].xcom_pull(task_ids="land") == "2025-09"
 
 
 def test_dbt_unit_tests_of_the_mart_logic_pass(demo_copy):
@@ -190,5 +195,11 @@ def test_dbt_unit_tests_of_the_mart_logic_pass(demo_copy):
 
     results = run_dbt(demo_copy, ["test", "--select", "test_type:unit"])
     names = sorted(r.node.name for r in results.results)
-    assert names == ["test_mom_and_yoy_are_null_across_gaps", "test_units_names_and_provenance"]
+    assert names == [
+        "test_an_unknown_quantity_makes_the_sum_unknown",
+        "test_mom_across_the_year_boundary_and_a_zero_base",
+        "test_mom_and_yoy_are_null_across_gaps",
+        "test_overlapping_downloads_are_not_counted_twice",
+        "test_units_names_and_provenance",
+    ]
     assert {str(r.status) for r in results.results} == {"pass"}

@@ -15,9 +15,10 @@ from critmin.raw_zone import RawZone, sha256_of
 
 
 def _manifest_lines(paths) -> list[dict]:
-    if not paths.manifest.exists():
+    manifest = RawZone(paths.raw).manifest_path
+    if not manifest.exists():
         return []
-    return [json.loads(line) for line in paths.manifest.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines()]
 
 
 def _rows(paths, month=None):
@@ -55,10 +56,10 @@ def test_landing_copies_into_content_addressed_read_only_objects(paths):
 def test_landing_the_identical_file_again_changes_nothing(paths):
     land_sample_month(paths, "2025-05")
     land_month(paths, "2025-05")
-    before = paths.manifest.read_bytes()
+    before = RawZone(paths.raw).manifest_path.read_bytes()
     again = land_month(paths, "2025-05")
     assert not any(f.is_new for f in again)
-    assert paths.manifest.read_bytes() == before
+    assert RawZone(paths.raw).manifest_path.read_bytes() == before
 
 
 def test_same_name_new_content_supersedes_and_keeps_the_earlier_version(paths):
@@ -155,3 +156,44 @@ def test_load_reads_the_raw_zone_not_the_landing_folder(paths):
         path.unlink()
     assert load_month(paths, "2025-05") == 2
     assert RawZone(paths.raw).current("gacc/export", "2025-05")
+
+
+@pytest.mark.parametrize(
+    ("row", "column"),
+    [
+        ('"85051110","?","1000",', "Trading partner code"),
+        ('"85051110","502","?",', "Quantity"),
+        ('"?","502","1000",', "Commodity code"),
+    ],
+    ids=["partner", "quantity", "hs8"],
+)
+def test_a_missing_key_or_quantity_is_rejected_at_landing(paths, row, column):
+    folder = paths.landing_dir("gacc/export", "2025-07")
+    folder.mkdir(parents=True)
+    bad = folder / "by_partner.csv"
+    header = '"Commodity code","Trading partner code","Quantity",\n'
+    bad.write_text(header + '"85051110","304","5",\n' + row + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        land_month(paths, "2025-07")
+    assert (error.value.line, error.value.column) == (3, column)
+    assert "missing" in str(error.value)
+    assert _manifest_lines(paths) == []
+
+
+def test_an_unknown_partner_code_is_rejected_at_landing(paths):
+    folder = paths.landing_dir("gacc/export", "2025-07")
+    folder.mkdir(parents=True)
+    (folder / "p.csv").write_text(
+        '"Commodity code","Trading partner code","Quantity",\n"85051110","9999","5",\n', encoding="utf-8"
+    )
+    with pytest.raises(InputError, match="unknown trading partner code '9999'") as error:
+        land_month(paths, "2025-07")
+    assert error.value.line == 2
+
+
+def test_the_manifest_records_the_order_of_landing(paths):
+    land_sample_month(paths, "2025-09")
+    land_month(paths, "2025-09")
+    land_sample_month(paths, "2025-05")
+    land_month(paths, "2025-05")
+    assert [m["sequence"] for m in _manifest_lines(paths)] == [1, 2, 3, 4]

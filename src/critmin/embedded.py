@@ -168,11 +168,12 @@ def error_from_log(log_file: Path) -> str | None:
     return "\n".join(message) if message else None
 
 
-def _start_of_next_month(month: str):
+def scheduled_date(month: str):
+    """The logical date of the scheduled run that loads ``month``: the 25th of the next month."""
     import pendulum
 
     day = first_day(month)
-    return pendulum.datetime(day.year + day.month // 12, day.month % 12 + 1, 1, tz="UTC")
+    return pendulum.datetime(day.year + day.month // 12, day.month % 12 + 1, 25, 6, tz="UTC")
 
 
 def load_dag(dag_id: str):
@@ -215,10 +216,9 @@ def run_months(
         started = time.monotonic()
         with _captured(log_file):
             try:
-                # dag.test() infers the data interval that ends at the logical date, so the run
-                # for May is dated 1 June: its data interval is [1 May, 1 June), as when scheduled.
-                # Every param is passed: dag.test() keeps resolved params between runs.
-                run = dag.test(logical_date=_start_of_next_month(month), run_conf={"month": month})
+                # Dated as the scheduler would date it (the 25th of the next month); every param
+                # is passed because dag.test() keeps resolved params between runs.
+                run = dag.test(logical_date=scheduled_date(month), run_conf={"month": month})
                 state = str(getattr(run, "state", "failed") or "failed")
             except Exception as exc:  # an error outside any task (e.g. bad params)
                 print(f"critmin.errors.RunError: {exc}", flush=True)

@@ -25,20 +25,23 @@ def month_of(moment: date | datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
-def month_for_run(
-    requested: str | None, data_interval_start: datetime | None, logical_date: datetime | None
-) -> str:
+def previous_month(month: str) -> str:
+    day = first_day(month)
+    index = day.year * 12 + day.month - 2
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_for_run(requested: str | None, logical_date: date | datetime | None) -> str:
     """Which data month a DAG run processes.
 
-    An explicit ``month`` param wins (manual triggers, ``make run-month``); otherwise the start of the
-    run's data interval, so a scheduled or backfilled run for ``[2025-05-01, 2025-06-01)`` loads
-    May 2025. Never the wall clock.
+    An explicit ``month`` param wins (manual triggers, ``make run-month``). Otherwise the month
+    before the run's logical date: the DAG runs on the 25th, after GACC publishes the previous
+    month's breakdown (around the 20th), so the run of 2025-06-25 loads May 2025. Never the clock.
     """
     if requested:
         return parse_month(requested)
-    moment = data_interval_start or logical_date
-    if moment is None:
+    if logical_date is None:
         raise ValueError(
-            'this run has no data interval and no \'month\' param: trigger it with conf {"month": "YYYY-MM"}'
+            'this run has no logical date and no "month" param: trigger it with conf {"month": "YYYY-MM"}'
         )
-    return month_of(moment)
+    return previous_month(month_of(logical_date))

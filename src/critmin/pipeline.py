@@ -32,7 +32,7 @@ def _fail_without_retry(error: Exception) -> None:
 
 def month_from_context(context: Mapping[str, Any]) -> str:
     params = context.get("params") or {}
-    return month_for_run(params.get("month"), context.get("data_interval_start"), context.get("logical_date"))
+    return month_for_run(params.get("month"), context.get("logical_date"))
 
 
 def land(month: str) -> str:

@@ -38,6 +38,7 @@ class ManifestEntry:
     size_bytes: int
     landed_at: str  # ISO 8601, UTC
     object_path: str  # relative to the raw zone
+    sequence: int  # 1, 2, 3...: the order of landing, exact where landed_at ties
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -107,7 +108,8 @@ class RawZone:
         Returns the current entry and whether a row was added.
         """
         with self._locked_manifest():
-            for entry in reversed(self.entries()):
+            entries = self.entries()
+            for entry in reversed(entries):
                 if (entry.source, entry.month, entry.original_name) == (
                     source,
                     month,
@@ -125,6 +127,7 @@ class RawZone:
                 size_bytes=stored.stat().st_size,
                 landed_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 object_path=stored.relative_to(self.root).as_posix(),
+                sequence=len(entries) + 1,
             )
             with self.manifest_path.open("a", encoding="utf-8") as handle:
                 handle.write(entry.to_json() + "\n")

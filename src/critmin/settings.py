@@ -49,14 +49,6 @@ class Paths:
         return self.home / "raw"
 
     @property
-    def raw_objects(self) -> Path:
-        return self.raw / "objects"
-
-    @property
-    def manifest(self) -> Path:
-        return self.raw / "manifest.jsonl"
-
-    @property
     def quarantine(self) -> Path:
         return self.home / "quarantine"
 

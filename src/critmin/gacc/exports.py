@@ -14,6 +14,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from critmin.errors import InputError, PipelineError
+from critmin.gacc.codes import partner_codes
 from critmin.gacc.reader import FIELDS, GaccRecord, iter_records, read_layout
 from critmin.months import first_day, parse_month
 from critmin.raw_zone import ManifestEntry, RawZone, sha256_of
@@ -60,6 +61,7 @@ create table if not exists {FILES_TABLE} (
     original_name varchar not null,
     data_rows integer not null,
     landed_at timestamptz not null,
+    landing_sequence integer not null,
     header_language varchar not null,
     has_partner_column boolean not null,
     value_currency varchar
@@ -100,9 +102,12 @@ def check_file(path: Path, month: str) -> int:
     """Read the whole file once (streaming); return its number of data rows.
 
     Raises ``InputError`` for an unreadable file, an unknown header, a malformed row, no data rows,
-    or a month column that disagrees with the folder the file was put in.
+    a row without a commodity code, partner code or quantity (``?`` or empty), a partner code not in
+    GACC's list, or a month column that disagrees with the folder the file was put in. These would
+    otherwise reach the marts as NULL keys or silently smaller sums.
     """
     layout = read_layout(path)
+    known_partners = partner_codes()
     rows = 0
     for record in iter_records(path, layout):
         if record.month is not None and record.month != month:
@@ -110,8 +115,28 @@ def check_file(path: Path, month: str) -> int:
                 path,
                 f"the file says month {record.month} but lies in the folder for {month}",
                 line=record.line_number,
-                column="Date of data" if layout.language == "en" else "数据年月",
+                column=layout.header_for("month"),
                 hint=f"move it to landing/{SOURCE}/{record.month}/, or download the {month} data",
+            )
+        required = ["hs8_code", "quantity"] + (["partner_code"] if layout.has_partner else [])
+        for field in required:
+            if getattr(record, field) is None:
+                raise InputError(
+                    path,
+                    "the value is missing ('?' or empty); every row needs it",
+                    line=record.line_number,
+                    column=layout.header_for(field),
+                    hint="download the file again; if the platform really gives '?' here, "
+                    "report it before loading the month",
+                )
+        if layout.has_partner and record.partner_code not in known_partners:
+            raise InputError(
+                path,
+                f"unknown trading partner code {record.partner_code!r}",
+                line=record.line_number,
+                column=layout.header_for("partner_code"),
+                hint="check the file; if GACC added a partner, add it to "
+                "dbt_project/seeds/reference/gacc_partners.csv",
             )
         rows += 1
     if rows == 0:
@@ -223,13 +248,14 @@ def load_month(paths: Paths, month: str) -> int:
                     _insert_batch(connection, batch, month, entry.sha256)
                     rows += len(batch)
                 connection.execute(
-                    f"insert into {FILES_TABLE} values (?, ?, ?, ?, ?::timestamptz, ?, ?, ?)",
+                    f"insert into {FILES_TABLE} values (?, ?, ?, ?, ?::timestamptz, ?, ?, ?, ?)",
                     [
                         first_day(month),
                         entry.sha256,
                         entry.original_name,
                         rows,
                         entry.landed_at,
+                        entry.sequence,
                         layout.language,
                         layout.has_partner,
                         layout.value_currency,

@@ -98,6 +98,10 @@ class GaccLayout:
     def has_partner(self) -> bool:
         return "partner_code" in self.fields
 
+    def header_for(self, field: str) -> str:
+        """The header this file uses for a canonical field (English or Chinese)."""
+        return HEADERS[field][0 if self.language == "en" else -1]
+
 
 def detect_encoding(path: Path) -> str:
     """UTF-8 when every byte decodes as UTF-8 (checked chunk by chunk), else GB18030.
@@ -212,8 +216,8 @@ def parse_number(text: str) -> Decimal | None:
     return value
 
 
-def parse_month(text: str) -> str | None:
-    """``"202601"`` -> ``"2026-01"``."""
+def parse_yyyymm(text: str) -> str | None:
+    """The file's month column: ``"202601"`` -> ``"2026-01"``."""
     text = text.strip()
     if text in ("", MISSING):
         return None
@@ -257,7 +261,7 @@ def iter_records(path: Path | str, layout: GaccLayout | None = None) -> Iterator
                     if field in NUMERIC_FIELDS:
                         values[field] = parse_number(cell)
                     elif field == "month":
-                        values[field] = parse_month(cell)
+                        values[field] = parse_yyyymm(cell)
                     else:
                         values[field] = _text(cell)
                 except ValueError as exc:
@@ -265,7 +269,7 @@ def iter_records(path: Path | str, layout: GaccLayout | None = None) -> Iterator
                         path,
                         str(exc),
                         line=line,
-                        column=HEADERS[field][0 if layout.language == "en" else -1],
+                        column=layout.header_for(field),
                         hint="fix or re-download the file",
                     ) from None
             yield GaccRecord(line, *(values.get(field) for field in FIELDS))  # type: ignore[arg-type]

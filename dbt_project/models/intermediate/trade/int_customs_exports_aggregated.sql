@@ -5,7 +5,7 @@
 
     When several current files of a month cover the same (hs8_code, partner) (for example a
     by-partner download and a by-partner-and-province download), the most recently landed file
-    wins, so nothing is counted twice; source_file_sha256 names that file.
+    wins (by landing sequence), so nothing is counted twice; source_file_sha256 names that file.
 -#}
 with
 
@@ -37,13 +37,17 @@ summed_per_file as (
             else '{{ var("world_partner_code") }}'
         end as partner_code,
         export_rows.source_file_sha256,
-        export_files.landed_at,
-        sum(
-            case
-                when coalesce(export_rows.is_unit_kilogram, hs8_codes.first_unit_code = '09')
-                    then export_rows.quantity_first_unit
-            end
-        ) as quantity_kg,
+        export_files.landing_sequence,
+        -- a sum with one unknown or non-kilogram quantity is unknown, never a smaller number
+        case
+            when count(*) = count(
+                case
+                    when coalesce(export_rows.is_unit_kilogram, hs8_codes.first_unit_code = '09')
+                        then export_rows.quantity_first_unit
+                end
+            )
+                then sum(export_rows.quantity_first_unit)
+        end as quantity_kg,
         -- a sum with one unknown value is unknown
         case
             when count(*) = count(export_rows.value_usd) then sum(export_rows.value_usd)
@@ -52,7 +56,8 @@ summed_per_file as (
 
     from export_rows
     inner join export_files
-        on export_rows.source_file_sha256 = export_files.source_file_sha256
+        on export_rows.month = export_files.month
+        and export_rows.source_file_sha256 = export_files.source_file_sha256
     left join hs8_codes
         on export_rows.hs8_code = hs8_codes.hs8_code
     group by 1, 2, 3, 4, 5
@@ -65,7 +70,7 @@ latest_file_wins as (
         *,
         row_number() over (
             partition by month, hs8_code, partner_code
-            order by landed_at desc, source_file_sha256
+            order by landing_sequence desc
         ) as recency_rank
 
     from summed_per_file

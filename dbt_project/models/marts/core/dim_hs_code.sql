@@ -19,7 +19,7 @@ final as (
         second_unit_en,
         second_unit_zh,
         code_list_year,
-        hs8_code in ({{ "'" ~ var('magnet_hs8_codes') | join("', '") ~ "'" }}) as is_rare_earth_magnet
+        hs8_code in ({{ magnet_hs8_codes_sql() }}) as is_rare_earth_magnet
 
     from hs8_codes
 

@@ -9,7 +9,7 @@ with
 exports as (
 
     select * from {{ ref('int_customs_exports_aggregated') }}
-    where hs8_code in ({{ "'" ~ var('magnet_hs8_codes') | join("', '") ~ "'" }})
+    where hs8_code in ({{ magnet_hs8_codes_sql() }})
 
 ),
 

@@ -14,6 +14,7 @@ renamed as (
         original_name as source_file_name,
         data_rows,
         landed_at,
+        landing_sequence,
         header_language,
         has_partner_column as is_partner_breakdown,
         value_currency

@@ -1,0 +1,16 @@
+"""GACC code lists, read from the dbt seeds that the marts join to (one source for both)."""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+
+from critmin.settings import dbt_project_dir
+
+
+@cache
+def partner_codes() -> frozenset[str]:
+    """Every GACC trading-partner code in ``seeds/reference/gacc_partners.csv``."""
+    path = dbt_project_dir() / "seeds" / "reference" / "gacc_partners.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return frozenset(row["partner_code"] for row in csv.DictReader(handle))
