@@ -5,12 +5,19 @@ China's rare-earth magnet exports (tariff code 85051110), one run per **data mon
 trade happened).
 
 1. **land**: copy the month's downloads from `$CRITMIN_HOME/landing/gacc/export/YYYY-MM/` into the
-   immutable raw zone and the manifest. A bad file fails the run at once with a message naming the
-   file, the line and what to do.
-2. **load**: replace the month's partition of `raw.gacc_export_rows` in `warehouse.duckdb`, in one
-   transaction.
-3. **transform**: one `dbt build` (staging -> intermediate -> marts, with dbt's data tests).
-4. **publish**: write a new `serving.duckdb` and rename it into place.
+   immutable raw zone and the manifest. A file the reader refuses (encoding, headers, malformed
+   rows) is moved to `quarantine/` with a JSON report, and the run fails naming file, line and rule.
+2. **gate_raw**: the Great Expectations suites `expectations/gacc_export_rows.json` (each file) and
+   `gacc_export_month.json` (the files together). A critical failure quarantines the file and
+   fails the run before anything is loaded; warnings are logged and recorded.
+3. **load**: replace the month's partition of `raw.gacc_export_rows` in `warehouse.duckdb`, in one
+   transaction, keeping the previous partition aside.
+4. **transform**: one `dbt build` (staging -> intermediate -> marts, with dbt's data tests).
+5. **gate_marts**: `expectations/fct_magnet_exports_monthly.json` reconciles the marts with the
+   raw rows. A critical failure (or a failed dbt build) restores the previous partition.
+6. **publish**: write a new `serving.duckdb` and rename it into place.
+
+Every validation is in the Data Docs under `$CRITMIN_HOME/docs/quality/`.
 
 Tasks that write `warehouse.duckdb` share the one-slot pool `critmin_warehouse` and the `warehouse`
 queue: DuckDB allows a single writer. The DAG runs on the 25th and loads the month before (GACC
@@ -57,11 +64,17 @@ def customs_monthly():
 
         return pipeline.land(pipeline.month_from_context(context))
 
-    @task(**writes_warehouse)
-    def load(month: str) -> int:
+    @task
+    def gate_raw(month: str) -> list[dict]:
         from critmin import pipeline
 
-        return pipeline.load(month)
+        return pipeline.gate_raw(month)
+
+    @task(**writes_warehouse)
+    def load(month: str, raw_results: list[dict]) -> int:
+        from critmin import pipeline
+
+        return pipeline.load(month, raw_results)
 
     @task(**writes_warehouse)
     def transform(month: str) -> None:
@@ -70,15 +83,20 @@ def customs_monthly():
         pipeline.transform(month)
 
     @task(**writes_warehouse)
+    def gate_marts(month: str) -> list[dict]:
+        from critmin import pipeline
+
+        return pipeline.gate_marts(month)
+
+    @task(**writes_warehouse)
     def publish(month: str) -> dict[str, int]:
         from critmin import pipeline
 
         return pipeline.publish(month)
 
     month = land()
-    loaded = load(month)
-    transformed = transform(month)
-    loaded >> transformed >> publish(month)
+    loaded = load(month, gate_raw(month))
+    loaded >> transform(month) >> gate_marts(month) >> publish(month)
 
 
 customs_monthly()

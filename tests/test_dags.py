@@ -42,14 +42,14 @@ def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
 def test_warehouse_writers_are_serialized(dagbag):
     dag = dagbag.dags["customs_monthly"]
     assert dag.max_active_runs == 1
-    writers = {"load", "transform", "publish"}
+    writers = {"load", "transform", "gate_marts", "publish"}
     for task in dag.tasks:
         if task.task_id in writers:
             assert (task.pool, task.queue) == (WAREHOUSE_POOL, WAREHOUSE_QUEUE)
         else:
             assert task.pool != WAREHOUSE_POOL
     order = [t.task_id for t in dag.topological_sort()]
-    assert order == ["land", "load", "transform", "publish"]
+    assert order == ["land", "gate_raw", "load", "transform", "gate_marts", "publish"]
 
 
 def test_parsing_the_dags_touches_no_files_and_imports_no_heavy_modules(tmp_path):

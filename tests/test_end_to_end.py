@@ -157,7 +157,8 @@ def test_a_bad_month_fails_clearly_and_leaves_serving_untouched(demo_copy):
     assert not outcome.ok
     assert "broken.csv" in outcome.error and "unknown header 'Surprise'" in outcome.error
     assert _digest(demo_copy.serving_db) == serving_before
-    assert (folder / "broken.csv").exists()
+    assert not (folder / "broken.csv").exists()
+    assert list((demo_copy.quarantine / "gacc" / "export" / "2026-04").glob("*broken.csv"))
 
 
 def test_a_second_download_of_a_month_replaces_without_doubling(demo_copy):
@@ -203,3 +204,22 @@ def test_dbt_unit_tests_of_the_mart_logic_pass(demo_copy):
         "test_units_names_and_provenance",
     ]
     assert {str(r.status) for r in results.results} == {"pass"}
+
+
+def test_the_demo_passes_every_critical_check_and_may_2025_is_a_warning(demo):
+    paths, _ = demo
+    with duckdb.connect(str(paths.serving_db), read_only=True) as con:
+        failed_critical = con.execute(
+            "select * from marts.data_quality_results where severity = 'critical' and not success"
+        ).fetchall()
+        checked_months = con.execute(
+            "select distinct strftime(month, '%Y-%m') from marts.data_quality_results order by 1"
+        ).fetchall()
+        may_swing = con.execute(
+            "select success from marts.data_quality_results where month = '2025-05-01' "
+            "and batch = '2025-05' and expectation = 'mom_swing_within_50_pct'"
+        ).fetchall()
+    assert failed_critical == []
+    assert [m for (m,) in checked_months] == sample_months()
+    assert may_swing == [(False,)]
+    assert (paths.quality_docs / "index.html").exists()

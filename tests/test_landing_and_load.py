@@ -8,9 +8,10 @@ import duckdb
 import pytest
 from conftest import land_sample_month
 
-from critmin.errors import InputError
+from critmin.errors import InputError, QualityGateError
 from critmin.gacc import exports
 from critmin.gacc.exports import land_month, load_month
+from critmin.gacc.quality import gate_raw
 from critmin.raw_zone import RawZone, sha256_of
 
 
@@ -77,18 +78,21 @@ def test_same_name_new_content_supersedes_and_keeps_the_earlier_version(paths):
     assert quantities[None] == 1238000
 
 
-def test_month_column_that_disagrees_with_the_folder_is_rejected(paths):
+def test_month_column_that_disagrees_with_the_folder_fails_the_raw_gate(paths):
     folder = paths.landing_dir("gacc/export", "2025-06")
     folder.mkdir(parents=True)
     bad = folder / "wrong_month.csv"
     bad.write_bytes(b'"Date of data","Commodity code","Quantity",\n"202505","85051110","1",\n')
-    with pytest.raises(InputError) as error:
-        land_month(paths, "2025-06")
+    land_month(paths, "2025-06")
+    with pytest.raises(QualityGateError) as error:
+        gate_raw(paths, "2025-06")
     message = str(error.value)
-    assert str(bad) in message and "2025-05" in message and "2025-06" in message
-    assert "line 2" in message
-    assert bad.exists(), "a rejected file is never deleted"
-    assert _manifest_lines(paths) == []
+    assert "wrong_month.csv" in message and "month_matches_run" in message and "2025-06" in message
+    assert "source_line=2" in message
+    assert not bad.exists()
+    (quarantined,) = (paths.quarantine / "gacc" / "export" / "2025-06").glob("*wrong_month.csv")
+    assert quarantined.read_bytes().startswith(b'"Date of data"'), "moved, not deleted"
+    assert RawZone(paths.raw).current("gacc/export", "2025-06") == []
 
 
 def test_an_empty_landing_folder_says_where_to_put_the_files(paths):
@@ -97,12 +101,14 @@ def test_an_empty_landing_folder_says_where_to_put_the_files(paths):
     assert "landing/gacc/export/2025-07" in str(error.value)
 
 
-def test_non_csv_files_are_refused_by_name(paths):
+def test_non_csv_files_are_quarantined_by_name(paths):
     folder = paths.landing_dir("gacc/export", "2025-07")
     folder.mkdir(parents=True)
     (folder / "export.xlsx").write_bytes(b"PK")
-    with pytest.raises(InputError, match="only CSV downloads"):
+    with pytest.raises(QualityGateError, match=r"export.xlsx.*\[rule file_is_csv\]"):
         land_month(paths, "2025-07")
+    (report,) = (paths.quarantine / "gacc" / "export" / "2025-07").glob("*.report.json")
+    assert json.loads(report.read_text())["failed_rules"][0]["rule"] == "file_is_csv"
 
 
 def test_load_replaces_the_partition_and_reruns_never_double(paths):
@@ -159,36 +165,25 @@ def test_load_reads_the_raw_zone_not_the_landing_folder(paths):
 
 
 @pytest.mark.parametrize(
-    ("row", "column"),
+    ("row", "rule"),
     [
-        ('"85051110","?","1000",', "Trading partner code"),
-        ('"85051110","502","?",', "Quantity"),
-        ('"?","502","1000",', "Commodity code"),
+        ('"85051110","?","1000",', "partner_code_known"),
+        ('"85051110","502","?",', "quantity_present"),
+        ('"?","502","1000",', "hs8_code_present"),
+        ('"85051110","9999","5",', "partner_code_known"),
     ],
-    ids=["partner", "quantity", "hs8"],
+    ids=["missing-partner", "missing-quantity", "missing-hs8", "unknown-partner"],
 )
-def test_a_missing_key_or_quantity_is_rejected_at_landing(paths, row, column):
+def test_a_missing_key_or_quantity_fails_the_raw_gate_naming_the_line(paths, row, rule):
     folder = paths.landing_dir("gacc/export", "2025-07")
     folder.mkdir(parents=True)
-    bad = folder / "by_partner.csv"
     header = '"Commodity code","Trading partner code","Quantity",\n'
-    bad.write_text(header + '"85051110","304","5",\n' + row + "\n", encoding="utf-8")
-    with pytest.raises(InputError) as error:
-        land_month(paths, "2025-07")
-    assert (error.value.line, error.value.column) == (3, column)
-    assert "missing" in str(error.value)
-    assert _manifest_lines(paths) == []
-
-
-def test_an_unknown_partner_code_is_rejected_at_landing(paths):
-    folder = paths.landing_dir("gacc/export", "2025-07")
-    folder.mkdir(parents=True)
-    (folder / "p.csv").write_text(
-        '"Commodity code","Trading partner code","Quantity",\n"85051110","9999","5",\n', encoding="utf-8"
-    )
-    with pytest.raises(InputError, match="unknown trading partner code '9999'") as error:
-        land_month(paths, "2025-07")
-    assert error.value.line == 2
+    (folder / "by_partner.csv").write_text(header + '"85051110","304","5",\n' + row + "\n", encoding="utf-8")
+    land_month(paths, "2025-07")
+    with pytest.raises(QualityGateError) as error:
+        gate_raw(paths, "2025-07")
+    assert rule in str(error.value) and "source_line=3" in str(error.value)
+    assert "source_line=2" not in str(error.value), "only the offending row is shown"
 
 
 def test_the_manifest_records_the_order_of_landing(paths):

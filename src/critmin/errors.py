@@ -13,7 +13,7 @@ class InputError(CritminError):
     """A landed file cannot be accepted as it is.
 
     The message names the file, where in it the problem is (line and column when known), what is
-    wrong, and what to do about it. The file itself is never deleted.
+    wrong, the rule it breaks, and what to do about it. The file itself is never deleted.
     """
 
     def __init__(
@@ -24,8 +24,10 @@ class InputError(CritminError):
         line: int | None = None,
         column: str | None = None,
         hint: str | None = None,
+        rule: str = "file_is_a_gacc_download",
     ) -> None:
         self.path = Path(path)
+        self.rule = rule
         self.problem = problem
         self.line = line
         self.column = column
@@ -35,7 +37,7 @@ class InputError(CritminError):
             where += f", line {line}"
         if column is not None:
             where += f", column {column!r}"
-        message = f"{where}: {problem}"
+        message = f"{where}: {problem} [rule {rule}]"
         if hint:
             message += f"\n  What to do: {hint}"
         super().__init__(message)
@@ -43,3 +45,31 @@ class InputError(CritminError):
 
 class PipelineError(CritminError):
     """A pipeline step failed for a reason other than a bad input file."""
+
+
+def failure_of_input_error(error: InputError) -> dict[str, object]:
+    """An input error as one failed rule of a quarantine report."""
+    return {
+        "rule": error.rule,
+        "severity": "critical",
+        "description": error.problem,
+        "line": error.line,
+        "column": error.column,
+        "what_to_do": error.hint,
+    }
+
+
+class QualityGateError(CritminError):
+    """A month failed a critical data-quality rule: nothing of it was loaded or published."""
+
+    @classmethod
+    def from_input_errors(
+        cls, month: str, source: str, errors: list[InputError], quarantine: Path
+    ) -> QualityGateError:
+        lines = [
+            f"{source} {month}: {len(errors)} file(s) refused and moved to {quarantine}/{source}/{month}/"
+        ]
+        for error in errors:
+            lines.append(f"  - {error}".replace("\n", "\n    "))
+        lines.append("  Nothing was loaded for the month; the published serving.duckdb is unchanged.")
+        return cls("\n".join(lines))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from critmin.errors import InputError
+from critmin.errors import CritminError
 from critmin.months import month_for_run
 from critmin.settings import Paths
 
@@ -36,30 +36,81 @@ def month_from_context(context: Mapping[str, Any]) -> str:
 
 
 def land(month: str) -> str:
-    """Land the month's downloads into the raw zone; returns the month for the next tasks."""
+    """Land the month's downloads into the raw zone; returns the month for the next tasks.
+
+    A file the reader refuses is quarantined with a report, and the task fails (no retry).
+    """
     from critmin.gacc.exports import land_month
 
     paths = Paths.from_env()
     try:
         files = land_month(paths, month)
-    except InputError as error:
+    except CritminError as error:
         _fail_without_retry(error)
     new = sum(1 for f in files if f.is_new)
     log.info("%s: %d current files (%d new or changed)", month, len(files), new)
     return month
 
 
-def load(month: str) -> int:
+def gate_raw(month: str) -> list[dict[str, Any]]:
+    """The raw quality gate: returns the results (warnings included) for the load to record."""
+    from critmin.gacc.quality import gate_raw as run_gate
+
+    try:
+        return run_gate(Paths.from_env(), month)
+    except CritminError as error:
+        _fail_without_retry(error)
+
+
+def load(month: str, raw_results: list[dict[str, Any]] | None = None) -> int:
     from critmin.gacc.exports import load_month
 
-    return load_month(Paths.from_env(), month)
+    return load_month(Paths.from_env(), month, raw_results)
+
+
+def _roll_back(paths: Paths, month: str) -> None:
+    """Put the month's previous partition back and rebuild the marts from it."""
+    from critmin.gacc.exports import restore_month
+    from critmin.transform import build
+
+    restore_month(paths, month)
+    try:
+        build(paths)
+    except CritminError:
+        log.exception("rebuilding the marts after restoring %s failed too", month)
 
 
 def transform(month: str) -> None:
+    """dbt build. A failure restores the month's previous partition and fails without retry: a
+    retry would build the restored month and publish it as if this run had worked."""
     from critmin.transform import build
 
+    paths = Paths.from_env()
     log.info("building the marts after loading %s", month)
-    build(Paths.from_env())
+    try:
+        build(paths)
+    except CritminError as error:
+        _roll_back(paths, month)
+        _fail_without_retry(error)
+
+
+def gate_marts(month: str) -> list[dict[str, Any]]:
+    """The mart quality gate; on success, records every result in marts.data_quality_results."""
+    from critmin.gacc.quality import gate_marts as run_gate
+    from critmin.quality.results import replace_results
+    from critmin.transform import run_dbt
+    from critmin.warehouse import connect
+
+    paths = Paths.from_env()
+    try:
+        results = run_gate(paths, month)
+    except CritminError as error:
+        _roll_back(paths, month)
+        _fail_without_retry(error)
+    with connect(paths.warehouse_db) as connection:
+        replace_results(connection, month, results)
+    run_dbt(paths, ["build", "--select", "data_quality_results"])
+    return results
 
 
 def publish(month: str) -> dict[str, int]:

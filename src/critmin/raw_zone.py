@@ -1,10 +1,12 @@
 """The raw zone: an immutable, content-addressed copy of every landed file, and its manifest.
 
-Each accepted file is stored once under ``raw/objects/<sha[:2]>/<sha256><suffix>`` (read-only), and
-the manifest ``raw/manifest.jsonl`` gets one row per landed version: source, data month, original
-file name, sha256, data rows, size and landed time. The manifest is append-only: landing a file
-with a new content under the same name for the same month adds a row that supersedes the earlier one,
-whose object stays. Landing identical bytes again adds nothing.
+Every landed file, good or bad, is stored once under ``raw/objects/<sha[:2]>/<sha256><suffix>``
+(read-only), and the manifest ``raw/manifest.jsonl`` gets one row per landed version: source, data
+month, original file name, sha256, data rows, size, landed time, sequence and status. The manifest is
+append-only: landing a file with a new content under the same name for the same month adds a row
+that supersedes the earlier one, whose object stays. Landing identical bytes again adds nothing.
+A quality gate that refuses a version appends a ``quarantined`` row for it: that version stops
+being current, and the month's other files are unaffected.
 
 The raw zone is the source of truth: the warehouse can always be rebuilt from it.
 """
@@ -39,6 +41,7 @@ class ManifestEntry:
     landed_at: str  # ISO 8601, UTC
     object_path: str  # relative to the raw zone
     sequence: int  # 1, 2, 3...: the order of landing, exact where landed_at ties
+    status: str = "landed"  # or "quarantined"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -93,19 +96,27 @@ class RawZone:
             return [ManifestEntry(**json.loads(line)) for line in handle if line.strip()]
 
     def current(self, source: str, month: str) -> list[ManifestEntry]:
-        """The latest version of each file name landed for (source, month), by name."""
+        """The latest version of each file name landed for (source, month), unless quarantined."""
         latest: dict[str, ManifestEntry] = {}
         for entry in self.entries():
             if entry.source == source and entry.month == month:
                 latest[entry.original_name] = entry
-        return [latest[name] for name in sorted(latest)]
+        return [latest[name] for name in sorted(latest) if latest[name].status == "landed"]
 
     def record(
-        self, source: str, month: str, original_name: str, sha256: str, rows: int, stored: Path
+        self,
+        source: str,
+        month: str,
+        original_name: str,
+        sha256: str,
+        rows: int,
+        stored: Path,
+        status: str = "landed",
     ) -> tuple[ManifestEntry, bool]:
-        """Add a manifest row unless this exact content is already the current version.
+        """Add a manifest row unless this exact content already has this status as latest version.
 
-        Returns the current entry and whether a row was added.
+        Landing bytes that were quarantined before adds a new ``landed`` row: the gate sees them
+        again and decides again. Returns the entry and whether a row was added.
         """
         with self._locked_manifest():
             entries = self.entries()
@@ -115,7 +126,7 @@ class RawZone:
                     month,
                     original_name,
                 ):
-                    if entry.sha256 == sha256:
+                    if entry.sha256 == sha256 and entry.status == status:
                         return entry, False
                     break
             entry = ManifestEntry(
@@ -128,6 +139,7 @@ class RawZone:
                 landed_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 object_path=stored.relative_to(self.root).as_posix(),
                 sequence=len(entries) + 1,
+                status=status,
             )
             with self.manifest_path.open("a", encoding="utf-8") as handle:
                 handle.write(entry.to_json() + "\n")

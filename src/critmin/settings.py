@@ -70,9 +70,28 @@ class Paths:
         return self.home / "dbt"
 
     @property
-    def docs(self) -> Path:
-        return self.home / "docs"
+    def quality_docs(self) -> Path:
+        """Great Expectations Data Docs: a static HTML report of every validation."""
+        return self.home / "docs" / "quality"
+
+    @property
+    def gx_state(self) -> Path:
+        """Great Expectations' own stores (validation results behind the Data Docs)."""
+        return self.home / "gx"
 
 
 def dbt_project_dir() -> Path:
     return Path(os.environ.get("CRITMIN_DBT_PROJECT_DIR") or repo_root() / "dbt_project")
+
+
+def expectations_dir() -> Path:
+    """The data-quality suites, one JSON file per dataset, versioned with the code."""
+    return Path(os.environ.get("CRITMIN_EXPECTATIONS_DIR") or repo_root() / "expectations")
+
+
+def magnet_hs8_codes() -> tuple[str, ...]:
+    """The tariff codes of the magnet exports fact: dbt's ``magnet_hs8_codes`` var (one source)."""
+    import yaml
+
+    config = yaml.safe_load((dbt_project_dir() / "dbt_project.yml").read_text(encoding="utf-8"))
+    return tuple(str(code) for code in config["vars"]["magnet_hs8_codes"])

@@ -14,3 +14,14 @@ def partner_codes() -> frozenset[str]:
     path = dbt_project_dir() / "seeds" / "reference" / "gacc_partners.csv"
     with path.open(encoding="utf-8", newline="") as handle:
         return frozenset(row["partner_code"] for row in csv.DictReader(handle))
+
+
+@cache
+def partner_names() -> dict[str, frozenset[str]]:
+    """GACC partner code -> its names as listed (English and Chinese)."""
+    path = dbt_project_dir() / "seeds" / "reference" / "gacc_partners.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {
+            row["partner_code"]: frozenset(n for n in (row["partner_name_en"], row["partner_name_zh"]) if n)
+            for row in csv.DictReader(handle)
+        }

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from critmin.errors import InputError, PipelineError
-from critmin.gacc.codes import partner_codes
+from critmin.errors import InputError, PipelineError, QualityGateError, failure_of_input_error
 from critmin.gacc.reader import FIELDS, GaccRecord, iter_records, read_layout
 from critmin.months import first_day, parse_month
+from critmin.quarantine import quarantine_file
 from critmin.raw_zone import ManifestEntry, RawZone, sha256_of
 from critmin.warehouse import connect, transaction
 
@@ -33,6 +33,8 @@ BATCH_ROWS = 5_000
 
 ROWS_TABLE = "raw.gacc_export_rows"
 FILES_TABLE = "raw.gacc_export_files"
+#: The month's partition as it was before the last load, to restore if a later step fails.
+PREVIOUS_SUFFIX = "__before_load"
 _DDL = f"""
 create schema if not exists raw;
 create table if not exists {ROWS_TABLE} (
@@ -66,6 +68,8 @@ create table if not exists {FILES_TABLE} (
     has_partner_column boolean not null,
     value_currency varchar
 );
+create table if not exists {ROWS_TABLE}{PREVIOUS_SUFFIX} as from {ROWS_TABLE} limit 0;
+create table if not exists {FILES_TABLE}{PREVIOUS_SUFFIX} as from {FILES_TABLE} limit 0;
 """
 
 
@@ -75,75 +79,50 @@ class LandedFile:
     is_new: bool
 
 
+WHAT_TO_DO = (
+    "fix or download the file again, put it in landing/{source}/{month}/ (under the same name to "
+    "replace the refused version) and run the month again"
+)
+
+
 def _candidates(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    files = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith("."):
-            continue
-        if path.is_symlink() or not path.is_file():
-            raise InputError(
-                path,
-                "not a regular file (a link or a folder) in the landing folder",
-                hint="put the downloaded CSV files themselves in the month's folder",
-            )
-        if path.suffix.lower() != ".csv":
-            raise InputError(
-                path,
-                "only CSV downloads from the GACC platform are accepted",
-                hint="download the query result as CSV, or move this file out of the folder",
-            )
-        files.append(path)
-    return files
+    return sorted(path for path in folder.iterdir() if not path.name.startswith("."))
 
 
-def check_file(path: Path, month: str) -> int:
-    """Read the whole file once (streaming); return its number of data rows.
+def _check_candidate(path: Path) -> None:
+    if path.is_symlink() or not path.is_file():
+        raise InputError(
+            path,
+            "not a regular file (a link or a folder) in the landing folder",
+            hint="put the downloaded CSV files themselves in the month's folder",
+            rule="landing_file_is_regular",
+        )
+    if path.suffix.lower() != ".csv":
+        raise InputError(
+            path,
+            "only CSV downloads from the GACC platform are accepted",
+            hint="download the query result as CSV",
+            rule="file_is_csv",
+        )
 
-    Raises ``InputError`` for an unreadable file, an unknown header, a malformed row, no data rows,
-    a row without a commodity code, partner code or quantity (``?`` or empty), a partner code not in
-    GACC's list, or a month column that disagrees with the folder the file was put in. These would
-    otherwise reach the marts as NULL keys or silently smaller sums.
+
+def check_file(path: Path) -> int:
+    """Read the whole file once (streaming) and return its number of data rows.
+
+    Raises ``InputError`` (with the rule it breaks) for anything the reader refuses: encoding,
+    headers, malformed or truncated rows, non-numeric numbers, and a file without data rows. What
+    the rows say (keys, signs, duplicates, the month) is the raw quality gate's business.
     """
     layout = read_layout(path)
-    known_partners = partner_codes()
-    rows = 0
-    for record in iter_records(path, layout):
-        if record.month is not None and record.month != month:
-            raise InputError(
-                path,
-                f"the file says month {record.month} but lies in the folder for {month}",
-                line=record.line_number,
-                column=layout.header_for("month"),
-                hint=f"move it to landing/{SOURCE}/{record.month}/, or download the {month} data",
-            )
-        required = ["hs8_code", "quantity"] + (["partner_code"] if layout.has_partner else [])
-        for field in required:
-            if getattr(record, field) is None:
-                raise InputError(
-                    path,
-                    "the value is missing ('?' or empty); every row needs it",
-                    line=record.line_number,
-                    column=layout.header_for(field),
-                    hint="download the file again; if the platform really gives '?' here, "
-                    "report it before loading the month",
-                )
-        if layout.has_partner and record.partner_code not in known_partners:
-            raise InputError(
-                path,
-                f"unknown trading partner code {record.partner_code!r}",
-                line=record.line_number,
-                column=layout.header_for("partner_code"),
-                hint="check the file; if GACC added a partner, add it to "
-                "dbt_project/seeds/reference/gacc_partners.csv",
-            )
-        rows += 1
+    rows = sum(1 for _ in iter_records(path, layout))
     if rows == 0:
         raise InputError(
             path,
             "the file has a header but no data rows",
             hint="the query returned nothing; check the query and download it again",
+            rule="file_has_data_rows",
         )
     return rows
 
@@ -151,27 +130,50 @@ def check_file(path: Path, month: str) -> int:
 def land_month(paths: Paths, month: str) -> list[LandedFile]:
     """Land every file of the month's landing folder into the raw zone.
 
-    Returns the month's current files (the latest version of each file name). Raises ``InputError``
-    for the first bad file; the file stays where it is.
+    Every file's bytes go to the raw zone first. A file the reader refuses is quarantined with a
+    report; the others are landed. Returns the month's current files (the latest accepted version
+    of each file name); raises ``QualityGateError`` naming every refused file.
     """
     month = parse_month(month)
     folder = paths.landing_dir(SOURCE, month)
     zone = RawZone(paths.raw)
-    landed = []
+    landed, refused = [], []
     for path in _candidates(folder):
-        rows = check_file(path, month)
-        sha256 = sha256_of(path)
-        stored = zone.store(path, sha256)
+        sha256, stored = None, None
+        try:
+            _check_candidate(path)
+            sha256 = sha256_of(path)
+            stored = zone.store(path, sha256)
+            rows = check_file(path)
+        except InputError as error:
+            refused.append(error)
+            if sha256 is not None and stored is not None:
+                zone.record(SOURCE, month, path.name, sha256, 0, stored, status="quarantined")
+            quarantine_file(
+                paths,
+                source=SOURCE,
+                month=month,
+                original_name=path.name,
+                sha256=sha256,
+                landing_file=path,
+                raw_object=stored,
+                failures=[failure_of_input_error(error)],
+                what_to_do=WHAT_TO_DO.format(source=SOURCE, month=month),
+            )
+            continue
         entry, is_new = zone.record(SOURCE, month, path.name, sha256, rows, stored)
         state = "landed" if is_new else "unchanged"
         log.info("%s %s: %d data rows, sha256 %s", state, path.name, rows, sha256[:12])
         landed.append(LandedFile(entry, is_new))
+    if refused:
+        raise QualityGateError.from_input_errors(month, SOURCE, refused, paths.quarantine)
     current = zone.current(SOURCE, month)
     if not current:
         raise InputError(
             folder,
             f"no files have been landed for {month}",
             hint=f"download the month from the GACC platform and put the CSV files in {folder}/",
+            rule="month_has_files",
         )
     in_folder = {f.entry.original_name for f in landed}
     new = {f.entry.original_name for f in landed if f.is_new}
@@ -219,11 +221,21 @@ def _insert_batch(connection, batch: list[GaccRecord], month: str, sha256: str) 
         connection.unregister("batch_frame")
 
 
-def load_month(paths: Paths, month: str) -> int:
+def _copy_partition(connection, source_table: str, target_table: str, day) -> None:
+    """Make the month's partition of ``target_table`` a copy of that of ``source_table``."""
+    connection.execute(f"delete from {target_table} where data_month = ?", [day])
+    connection.execute(f"insert into {target_table} from {source_table} where data_month = ?", [day])
+
+
+def load_month(paths: Paths, month: str, quality_results: list[dict] | None = None) -> int:
     """Replace the month's partition with the rows of its current raw files, atomically.
 
-    Returns the number of rows loaded. A rerun gives the same partition; other months are untouched.
+    The partition it replaces is kept aside (``*__before_load``) until the month is published, so
+    ``restore_month`` can put it back if the transform or the mart gate fails. The raw gate's results
+    are written in the same transaction. Returns the number of rows loaded.
     """
+    from critmin.quality.results import replace_results
+
     month = parse_month(month)
     zone = RawZone(paths.raw)
     entries = zone.current(SOURCE, month)
@@ -231,11 +243,13 @@ def load_month(paths: Paths, month: str) -> int:
         raise PipelineError(f"nothing landed for {month}: run the land step first")
     loaded = 0
     seen: set[str] = set()
+    day = first_day(month)
     with connect(paths.warehouse_db) as connection:
         connection.execute(_DDL)
         with transaction(connection):
-            connection.execute(f"delete from {ROWS_TABLE} where data_month = ?", [first_day(month)])
-            connection.execute(f"delete from {FILES_TABLE} where data_month = ?", [first_day(month)])
+            for table in (ROWS_TABLE, FILES_TABLE):
+                _copy_partition(connection, table, f"{table}{PREVIOUS_SUFFIX}", day)
+                connection.execute(f"delete from {table} where data_month = ?", [day])
             for entry in entries:
                 if entry.sha256 in seen:
                     log.warning("skipped %s: identical to another file of %s", entry.original_name, month)
@@ -250,7 +264,7 @@ def load_month(paths: Paths, month: str) -> int:
                 connection.execute(
                     f"insert into {FILES_TABLE} values (?, ?, ?, ?, ?::timestamptz, ?, ?, ?, ?)",
                     [
-                        first_day(month),
+                        day,
                         entry.sha256,
                         entry.original_name,
                         rows,
@@ -263,5 +277,17 @@ def load_month(paths: Paths, month: str) -> int:
                 )
                 log.info("loaded %s: %d rows", entry.original_name, rows)
                 loaded += rows
+            replace_results(connection, month, quality_results or [])
     log.info("partition %s of %s replaced: %d rows from %d files", month, ROWS_TABLE, loaded, len(seen))
     return loaded
+
+
+def restore_month(paths: Paths, month: str) -> None:
+    """Put back the partition the last load replaced (an empty one for a month that was new)."""
+    day = first_day(parse_month(month))
+    with connect(paths.warehouse_db) as connection:
+        connection.execute(_DDL)
+        with transaction(connection):
+            for table in (ROWS_TABLE, FILES_TABLE):
+                _copy_partition(connection, f"{table}{PREVIOUS_SUFFIX}", table, day)
+    log.warning("restored the partition of %s as it was before this run's load", month)

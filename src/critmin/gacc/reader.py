@@ -118,12 +118,14 @@ def detect_encoding(path: Path) -> str:
                     path,
                     "the file is UTF-16 encoded; GACC downloads are GB18030 or UTF-8",
                     hint="download the file again from the platform, or save it as UTF-8",
+                    rule="encoding_is_gb18030_or_utf8",
                 )
             if b"\x00" in chunk:
                 raise InputError(
                     path,
                     "the file contains NUL bytes: it is binary or UTF-16/32, not a GACC CSV download",
                     hint="download the file again from the platform",
+                    rule="encoding_is_gb18030_or_utf8",
                 )
             size += len(chunk)
             if is_utf8:
@@ -132,7 +134,9 @@ def detect_encoding(path: Path) -> str:
                 except UnicodeDecodeError:
                     is_utf8 = False
     if size == 0:
-        raise InputError(path, "the file is empty (0 bytes)", hint="download the file again")
+        raise InputError(
+            path, "the file is empty (0 bytes)", hint="download the file again", rule="file_not_empty"
+        )
     if is_utf8:
         try:
             decoder.decode(b"", final=True)
@@ -164,9 +168,12 @@ def read_layout(path: Path | str) -> GaccLayout:
             path,
             f"the file is neither UTF-8 nor GB18030 ({exc.reason} at byte {exc.start})",
             hint="download the file again from the platform",
+            rule="encoding_is_gb18030_or_utf8",
         ) from exc
     if header is None:
-        raise InputError(path, "the file has no header row", hint="download the file again")
+        raise InputError(
+            path, "the file has no header row", hint="download the file again", rule="file_not_empty"
+        )
     return _layout_from_header(path, encoding, header)
 
 
@@ -179,13 +186,14 @@ def _layout_from_header(path: Path, encoding: str, header: list[str]) -> GaccLay
             known = ", ".join(repr(headers[0]) for headers in HEADERS.values())
             raise InputError(
                 path,
-                f"unknown header {name!r} (column {position})",
+                f"unknown header {name if len(name) <= 60 else name[:60] + '…'!r} (column {position})",
                 line=1,
                 hint="this is not a GACC download, or the platform changed its format. Known "
                 f"headers are {known} and their Chinese forms (critmin.gacc.reader.HEADERS)",
+                rule="headers_known",
             )
         if field in fields:
-            raise InputError(path, f"header {name!r} appears twice", line=1)
+            raise InputError(path, f"header {name!r} appears twice", line=1, rule="headers_known")
         fields.append(field)
     missing = [field for field in REQUIRED_FIELDS if field not in fields]
     if missing:
@@ -195,9 +203,12 @@ def _layout_from_header(path: Path, encoding: str, header: list[str]) -> GaccLay
             f"required column {wanted!r} is missing",
             line=1,
             hint="query the platform again with the commodity code and quantity in the output",
+            rule="required_columns_present",
         )
     if "value_usd" in fields and "value_cny" in fields:
-        raise InputError(path, "the file has both a US dollar and a yuan value column", line=1)
+        raise InputError(
+            path, "the file has both a US dollar and a yuan value column", line=1, rule="headers_known"
+        )
     language = "zh" if any(name in _CHINESE_HEADERS for name in names) else "en"
     return GaccLayout(path=path, encoding=encoding, language=language, fields=tuple(fields))
 
@@ -253,6 +264,7 @@ def iter_records(path: Path | str, layout: GaccLayout | None = None) -> Iterator
                     f"the row has {len(row)} fields but the header has {width}",
                     line=line,
                     hint="the file is truncated or was edited by hand; download it again",
+                    rule="rows_well_formed",
                 )
             values: dict[str, object] = {}
             for field, index in positions.items():
@@ -271,16 +283,22 @@ def iter_records(path: Path | str, layout: GaccLayout | None = None) -> Iterator
                         line=line,
                         column=layout.header_for(field),
                         hint="fix or re-download the file",
+                        rule="numbers_are_numeric" if field in NUMERIC_FIELDS else "month_column_valid",
                     ) from None
             yield GaccRecord(line, *(values.get(field) for field in FIELDS))  # type: ignore[arg-type]
     except UnicodeDecodeError as exc:
-        raise InputError(path, f"undecodable bytes ({exc.reason}) in a {layout.encoding} file") from exc
+        raise InputError(
+            path,
+            f"undecodable bytes ({exc.reason}) in a {layout.encoding} file",
+            rule="encoding_is_gb18030_or_utf8",
+        ) from exc
     except csv.Error as exc:
         raise InputError(
             path,
             f"malformed CSV: {exc}",
             line=reader.line_num,
             hint="the file is truncated or was edited by hand; download it again",
+            rule="rows_well_formed",
         ) from exc
     finally:
         handle.close()

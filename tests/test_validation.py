@@ -1,0 +1,410 @@
+"""The Great Expectations suite for GACC export rows, run for real (no GX mocking)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import pandas as pd
+import pytest
+from conftest import REPO
+
+from critmin.quality.validation import CheckResult, data_docs_index, load_suite, validate
+
+SUITE = REPO / "expectations" / "gacc_export_rows.json"
+DATASET = "gacc_export_rows"
+
+CRITICAL_RULES = {
+    "hs8_code_present",
+    "hs8_code_is_8_digits",
+    "quantity_present",
+    "quantity_non_negative",
+    "value_usd_non_negative",
+    "value_cny_non_negative",
+    "partner_code_known",
+    "unit_is_kilogram_for_magnets",
+    "no_duplicate_rows",
+    "month_matches_run",
+    "download_not_truncated",
+    "partner_names_readable",
+}
+WARNING_RULES = {"value_present", "download_has_rows"}
+
+#: The row every breaking case spoils (row position 2, i.e. source_line 4).
+BROKEN_POSITION = 2
+BROKEN_LINE = 4
+
+
+def clean_frame(batch: str = "2025-05_export.csv") -> pd.DataFrame:
+    """Six rows of one download that pass every rule, with the edge cases the rules must allow:
+    a non-magnet code in another unit, a missing month, a missing partner code (so
+    partner_code_known is None), an all-null value_cny and an all-null province."""
+    rows = [
+        # hs8, partner code, partner name, known, unit, month
+        ("85051110", "502", "United States", True, "Kilogram", "2025-05"),
+        ("85051110", "304", "德国", True, "千克", "2025-05"),
+        ("85051110", "133", "Korea, Republic of", True, "Kilogram", "2025-05"),
+        ("85051190", "116", "Japan", True, "Piece", "2025-05"),  # not a magnet: any unit
+        ("85051110", None, None, None, None, None),  # no partner, unit or month
+        ("28053012", "141", "Viet Nam", True, "Kilogram", "2025-05"),
+    ]
+    records = []
+    for line, (hs8, code, name, known, unit, month) in enumerate(rows, start=2):
+        records.append(
+            {
+                "source_file": batch,
+                "source_line": line,
+                "run_month": "2025-05",
+                "file_data_rows": len(rows),
+                "month": month,
+                "hs8_code": hs8,
+                "commodity_name": "permanent magnets",
+                "partner_code": code,
+                "partner_name": name,
+                "regime_code": "10",
+                "regime_name": "General trade",
+                "province_code": None,
+                "province_name": None,
+                "quantity": 1000.0 * line,
+                "unit": unit,
+                "value_usd": 50000.0 + line,
+                "value_cny": None,
+                "duplicate_key": f"{month}|{hs8}|{code}|10|",
+                "partner_code_known": known,
+                "partner_name_unlisted": None if name in ("United States", "德国") else name,
+            }
+        )
+    return pd.DataFrame.from_records(records)
+
+
+def by_rule(results: list[CheckResult]) -> dict[str, CheckResult]:
+    return {result.rule: result for result in results}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("quality-home")
+
+
+@pytest.fixture(scope="module")
+def clean_run(home):
+    docs_dir = home / "clean" / "docs" / "quality"
+    frame = clean_frame()
+    before = frame.copy()
+    results = validate(frame, SUITE, dataset=DATASET, batch="2025-05_export.csv", docs_dir=docs_dir)
+    pd.testing.assert_frame_equal(frame, before)  # the caller's frame is left alone
+    return docs_dir, results
+
+
+# --- the suite file -------------------------------------------------------------------------
+
+
+def test_suite_file_declares_the_contracted_rules():
+    suite = load_suite(SUITE)
+    assert suite.name == DATASET
+    severities = {e.meta["rule"]: e.meta["severity"] for e in suite.expectations}
+    assert {r for r, s in severities.items() if s == "critical"} == CRITICAL_RULES
+    assert {r for r, s in severities.items() if s == "warning"} == WARNING_RULES
+    assert all(e.meta["description"].strip() for e in suite.expectations)
+    assert len(suite.expectations) == len(severities)  # no expectation dropped or doubled
+
+
+@pytest.mark.parametrize(
+    ("meta", "complaint"),
+    [
+        ({"rule": "quantity_present", "description": "Every row has a quantity."}, "meta.severity"),
+        ({"rule": "quantity_present", "severity": "fatal", "description": "x."}, "fatal"),
+        ({"severity": "critical", "description": "Every row has a quantity."}, "meta.rule"),
+        ({"rule": "quantity_present", "severity": "critical"}, "meta.description"),
+    ],
+)
+def test_load_suite_refuses_an_expectation_without_rule_severity_or_description(tmp_path, meta, complaint):
+    bad = tmp_path / "bad_suite.json"
+    good = {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {"column": "hs8_code"},
+        "meta": {"rule": "hs8_code_present", "severity": "critical", "description": "x."},
+    }
+    broken = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "quantity"}}
+    bad.write_text(json.dumps({"name": "bad", "expectations": [good, {**broken, "meta": meta}]}))
+    with pytest.raises(ValueError, match=complaint) as caught:
+        load_suite(bad)
+    message = str(caught.value)
+    assert str(bad) in message
+    assert "expectation #2" in message and "expect_column_values_to_not_be_null" in message
+
+
+def test_load_suite_refuses_an_invalid_expectation_instead_of_dropping_it(tmp_path):
+    bad = tmp_path / "typo_suite.json"
+    meta = {"rule": "quantity_present", "severity": "critical", "description": "x."}
+    bad.write_text(
+        json.dumps(
+            {
+                "name": "typo",
+                "expectations": [{"type": "expect_column_values_to_be_nul", "kwargs": {}, "meta": meta}],
+            }
+        )
+    )
+    with pytest.raises(ValueError, match="typo_suite.json.*quantity_present"):
+        load_suite(bad)
+
+
+# --- validation results -----------------------------------------------------------------------
+
+
+def test_a_clean_download_passes_every_rule(clean_run):
+    _, results = clean_run
+    rules = by_rule(results)
+    assert set(rules) == CRITICAL_RULES | WARNING_RULES
+    assert len(results) == len(rules)
+    failed = {r.rule: r.observed_value for r in results if not r.success}
+    assert failed == {}
+    for result in results:
+        assert (result.dataset, result.batch) == (DATASET, "2025-05_export.csv")
+        assert result.offending_rows == ()
+        assert result.description
+    row_level = rules["quantity_non_negative"]
+    assert row_level.expectation == "expect_column_values_to_be_between"
+    assert (row_level.unexpected_count, row_level.observed_value) == (0, "0 of 6 rows unexpected")
+    # The magnet unit rule looks only at hs8_code 85051110 rows (the Piece row is another code).
+    assert rules["unit_is_kilogram_for_magnets"].observed_value == (
+        "0 of 4 rows where hs8_code == 85051110 unexpected"
+    )
+    table_level = rules["download_has_rows"]
+    assert table_level.expectation == "expect_table_row_count_to_be_between"
+    assert (table_level.severity, table_level.unexpected_count) == ("warning", None)
+    assert table_level.observed_value == "row count 6"
+
+
+def _spoil(column, value):
+    def spoil(frame):
+        frame.loc[BROKEN_POSITION, column] = value
+
+    return spoil
+
+
+def _duplicate_key(frame):
+    frame.loc[BROKEN_POSITION, "duplicate_key"] = frame.loc[BROKEN_POSITION - 1, "duplicate_key"]
+
+
+def _truncated(frame):
+    frame["file_data_rows"] = 10000
+
+
+BREAKERS = {
+    # rule: (how to break it, what observed_value must show)
+    "hs8_code_present": (_spoil("hs8_code", None), "unexpected: null"),
+    "hs8_code_is_8_digits": (_spoil("hs8_code", "8505111"), "'8505111'"),
+    "quantity_present": (_spoil("quantity", None), "unexpected: null"),
+    "quantity_non_negative": (_spoil("quantity", -5.0), "unexpected: -5"),
+    "value_usd_non_negative": (_spoil("value_usd", -1.5), "unexpected: -1.5"),
+    "value_cny_non_negative": (_spoil("value_cny", -7.0), "unexpected: -7"),
+    "partner_code_known": (_spoil("partner_code_known", False), "unexpected: False"),
+    "unit_is_kilogram_for_magnets": (_spoil("unit", "Ton"), "where hs8_code == 85051110"),
+    "no_duplicate_rows": (_duplicate_key, "'2025-05|85051110|304|10|'"),
+    "month_matches_run": (_spoil("month", "2025-04"), "'2025-04' vs '2025-05'"),
+    "download_not_truncated": (_truncated, "6 of 6 rows (100.0%) unexpected: 10000"),
+    "partner_names_readable": (_spoil("partner_name_unlisted", "Ã‰tats-Unis"), "'Ã‰tats-Unis'"),
+}
+
+
+@pytest.fixture(scope="module")
+def broken_runs(home):
+    """One validation per critical rule, each of a frame that breaks exactly that rule."""
+    docs_dir = home / "broken" / "docs" / "quality"
+    runs = {}
+    for rule, (spoil, _) in BREAKERS.items():
+        frame = clean_frame(batch=f"{rule}.csv")
+        spoil(frame)
+        runs[rule] = (
+            frame,
+            by_rule(validate(frame, SUITE, dataset=DATASET, batch=f"{rule}.csv", docs_dir=docs_dir)),
+        )
+    return runs
+
+
+def test_every_critical_rule_has_a_breaking_case():
+    assert set(BREAKERS) == CRITICAL_RULES
+
+
+@pytest.mark.parametrize("rule", sorted(BREAKERS))
+def test_each_critical_rule_fails_on_a_frame_that_breaks_only_it(broken_runs, rule):
+    frame, results = broken_runs[rule]
+    result = results[rule]
+    assert (result.rule, result.severity, result.success) == (rule, "critical", False)
+    assert result.batch == f"{rule}.csv"
+    assert result.unexpected_count and result.unexpected_count >= 1
+    expected_text = BREAKERS[rule][1]
+    assert expected_text in result.observed_value
+    assert " unexpected" in result.observed_value
+
+    lines = [row["source_line"] for row in result.offending_rows]
+    assert BROKEN_LINE in lines
+    assert 1 <= len(result.offending_rows) <= 5
+    broken_row = next(row for row in result.offending_rows if row["source_line"] == BROKEN_LINE)
+    assert set(broken_row) == set(frame.columns)  # the whole row, not just the key
+    assert broken_row["source_file"] == f"{rule}.csv"
+    json.dumps(result.offending_rows)  # plain JSON-able values (no numpy, no NaN)
+
+    others = {r.rule: r.observed_value for r in results.values() if not r.success and r.rule != rule}
+    assert others == {}, "the frame should break exactly one rule"
+
+
+def test_offending_rows_are_capped_at_five_and_are_the_failing_ones(broken_runs):
+    _, results = broken_runs["download_not_truncated"]
+    result = results["download_not_truncated"]
+    assert result.unexpected_count == 6
+    assert [row["source_line"] for row in result.offending_rows] == [2, 3, 4, 5, 6]
+    assert all(row["file_data_rows"] == 10000 for row in result.offending_rows)
+
+    _, results = broken_runs["no_duplicate_rows"]
+    duplicates = results["no_duplicate_rows"]
+    assert duplicates.unexpected_count == 2
+    assert sorted(row["source_line"] for row in duplicates.offending_rows) == [3, 4]
+
+    _, results = broken_runs["hs8_code_present"]
+    (row,) = results["hs8_code_present"].offending_rows
+    assert row["hs8_code"] is None and row["value_cny"] is None
+    assert row["quantity"] == 4000.0 and row["partner_code_known"] is True
+
+
+def test_warning_rules_report_without_being_critical(home):
+    frame = clean_frame()
+    frame["value_usd"] = None
+    empty = clean_frame().iloc[0:0]
+    docs_dir = home / "warnings" / "docs" / "quality"
+    no_values = by_rule(validate(frame, SUITE, dataset=DATASET, batch="no-values.csv", docs_dir=docs_dir))
+    no_rows = by_rule(validate(empty, SUITE, dataset=DATASET, batch="empty.csv", docs_dir=docs_dir))
+
+    value_present = no_values["value_present"]
+    assert (value_present.severity, value_present.success) == ("warning", False)
+    assert value_present.observed_value == "6 of 6 rows (100.0%) unexpected: null"
+    assert len(value_present.offending_rows) == 5
+    assert all(r.success for r in no_values.values() if r.severity == "critical")
+
+    has_rows = no_rows["download_has_rows"]
+    assert (has_rows.severity, has_rows.success) == ("warning", False)
+    assert (has_rows.observed_value, has_rows.unexpected_count, has_rows.offending_rows) == (
+        "row count 0",
+        None,
+        (),
+    )
+    assert all(r.success for r in no_rows.values() if r.severity == "critical")
+
+
+def test_legacy_pandas_row_condition_table_rules_and_frames_without_index_columns(tmp_path):
+    """GX 1.24 still runs row_condition strings with condition_parser='pandas' (deprecated since
+    1.9); without the index columns, offending rows are found by position."""
+    suite = tmp_path / "small.json"
+    meta = {"severity": "critical", "description": "x."}
+    suite.write_text(
+        json.dumps(
+            {
+                "name": "small",
+                "expectations": [
+                    {
+                        "type": "expect_column_values_to_be_in_set",
+                        "kwargs": {
+                            "column": "unit",
+                            "value_set": ["Kilogram"],
+                            "row_condition": 'hs8_code == "85051110"',
+                            "condition_parser": "pandas",
+                        },
+                        "meta": {**meta, "rule": "magnet_unit"},
+                    },
+                    {
+                        "type": "expect_table_row_count_to_be_between",
+                        "kwargs": {"max_value": 2},
+                        "meta": {**meta, "rule": "at_most_two_rows"},
+                    },
+                    {
+                        "type": "expect_column_values_to_not_be_null",
+                        "kwargs": {"column": "no_such_column"},
+                        "meta": {**meta, "rule": "missing_column"},
+                    },
+                ],
+            }
+        )
+    )
+    frame = pd.DataFrame(
+        {"hs8_code": ["85051110", "85051190", "85051110"], "unit": ["Kilogram", "Ton", "Ton"]},
+        index=[30, 10, 20],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        results = by_rule(validate(frame, suite, dataset="small", batch="b", docs_dir=tmp_path / "d" / "q"))
+
+    unit = results["magnet_unit"]
+    assert (unit.success, unit.unexpected_count) == (False, 1)
+    assert unit.observed_value == """1 of 2 rows where hs8_code == "85051110" (50.0%) unexpected: 'Ton'"""
+    assert unit.offending_rows == ({"hs8_code": "85051110", "unit": "Ton"},)
+
+    table = results["at_most_two_rows"]
+    assert (table.success, table.observed_value, table.offending_rows) == (False, "row count 3", ())
+
+    missing = results["missing_column"]
+    assert missing.success is False and missing.unexpected_count is None
+    assert missing.observed_value.startswith("error: ") and "no_such_column" in missing.observed_value
+
+
+# --- Data Docs --------------------------------------------------------------------------------
+
+
+def test_data_docs_site_lists_every_validation(clean_run, home):
+    docs_dir, _ = clean_run
+    index = data_docs_index(docs_dir)
+    assert index == docs_dir / "index.html" and index.is_file()
+    site_text = "\n".join(p.read_text(encoding="utf-8") for p in docs_dir.rglob("*.html"))
+    assert DATASET in site_text
+    assert (docs_dir / "expectations" / f"{DATASET}.html").is_file()
+    assert "2025-05_export.csv" in index.read_text(encoding="utf-8")
+
+    # A second call adds its validation; the first one stays on the index.
+    validate(
+        clean_frame("2025-06_export.csv"),
+        SUITE,
+        dataset=DATASET,
+        batch="2025-06_export.csv",
+        docs_dir=docs_dir,
+        run_name="2025-06",
+    )
+    index_text = index.read_text(encoding="utf-8")
+    assert "2025-05_export.csv" in index_text and "2025-06_export.csv" in index_text
+    assert len(list((docs_dir / "validations").rglob("*.html"))) == 2
+
+    # GX state is kept beside the docs (docs_dir.parent.parent / "gx"), not in the repository.
+    gx_dir = docs_dir.parent.parent / "gx"
+    assert len(list((gx_dir / "validations").rglob("*.json"))) == 2
+    assert (gx_dir / "expectations" / f"{DATASET}.json").is_file()
+    assert not (REPO / "gx").exists() and not (REPO / "great_expectations.yml").exists()
+
+
+# --- quiet ------------------------------------------------------------------------------------
+
+
+def test_import_is_light_and_a_validation_prints_nothing(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        import pandas as pd
+        from critmin.quality import validation
+        assert "great_expectations" not in sys.modules, "GX imported at module import"
+        frame = pd.DataFrame({{"source_file": ["f.csv"] * 3, "source_line": [2, 3, 4],
+                               "hs8_code": ["85051110", "8505111", None],
+                               "quantity": [1.0, -1.0, None]}})
+        validation.validate(frame, Path({str(SUITE)!r}), dataset="d", batch="b.csv",
+                            docs_dir=Path({str(tmp_path)!r}) / "docs" / "quality")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Skipping registering" not in done.stdout + done.stderr
+    assert "%|" not in done.stderr and "Calculating Metrics" not in done.stderr
+    assert done.stdout == "" and done.stderr == ""
+    assert data_docs_index(tmp_path / "docs" / "quality").is_file()
