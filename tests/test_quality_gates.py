@@ -150,6 +150,10 @@ def _assert_refused_then_fixed(paths: Paths, bad_name: str, rule: str) -> None:
     assert not (paths.landing_dir("gacc/export", MONTH) / bad_name).exists(), "moved out of landing"
     if report["sha256"]:
         assert list(paths.raw.glob(f"objects/*/{report['sha256']}*")), "the bytes stay in the raw zone"
+    docs = paths.quality_docs / "index.html"
+    assert docs.as_uri() in outcome.error, "the message links the Data Docs"
+    pages = [p for p in (paths.quality_docs / "validations").rglob("*.html") if MONTH in str(p)]
+    assert pages, "the Data Docs have a page for the refused month's run"
 
     # The fix: the good download under the same name; the month now goes through.
     shutil.copy(SAMPLE_MONTH / GOOD_PARTNER_FILE, paths.landing_dir("gacc/export", MONTH) / bad_name)

@@ -64,12 +64,13 @@ class QualityGateError(CritminError):
 
     @classmethod
     def from_input_errors(
-        cls, month: str, source: str, errors: list[InputError], quarantine: Path
+        cls, month: str, source: str, errors: list[InputError], quarantine: Path, docs: Path | None = None
     ) -> QualityGateError:
-        lines = [
-            f"{source} {month}: {len(errors)} file(s) refused and moved to {quarantine}/{source}/{month}/"
-        ]
+        folder = quarantine / source / month
+        lines = [f"{source} {month}: {len(errors)} file(s) refused and moved to {folder}/"]
         for error in errors:
             lines.append(f"  - {error}".replace("\n", "\n    "))
+        if docs is not None:
+            lines.append(f"  Data Docs: {docs.as_uri()}")
         lines.append("  Nothing was loaded for the month; the published serving.duckdb is unchanged.")
         return cls("\n".join(lines))

@@ -127,6 +127,16 @@ def check_file(path: Path) -> int:
     return rows
 
 
+def _checked(name: str, sha256: str | None, rows: int | None, error: InputError | None) -> dict:
+    return {
+        "source_file": name,
+        "sha256": sha256,
+        "data_rows": rows,
+        "refused_rule": error.rule if error else None,
+        "refused_because": str(error) if error else None,
+    }
+
+
 def land_month(paths: Paths, month: str) -> list[LandedFile]:
     """Land every file of the month's landing folder into the raw zone.
 
@@ -138,6 +148,7 @@ def land_month(paths: Paths, month: str) -> list[LandedFile]:
     folder = paths.landing_dir(SOURCE, month)
     zone = RawZone(paths.raw)
     landed, refused = [], []
+    checked: list[dict[str, object]] = []
     for path in _candidates(folder):
         sha256, stored = None, None
         try:
@@ -147,6 +158,7 @@ def land_month(paths: Paths, month: str) -> list[LandedFile]:
             rows = check_file(path)
         except InputError as error:
             refused.append(error)
+            checked.append(_checked(path.name, sha256, None, error))
             if sha256 is not None and stored is not None:
                 zone.record(SOURCE, month, path.name, sha256, 0, stored, status="quarantined")
             quarantine_file(
@@ -161,12 +173,16 @@ def land_month(paths: Paths, month: str) -> list[LandedFile]:
                 what_to_do=WHAT_TO_DO.format(source=SOURCE, month=month),
             )
             continue
+        checked.append(_checked(path.name, sha256, rows, None))
         entry, is_new = zone.record(SOURCE, month, path.name, sha256, rows, stored)
         state = "landed" if is_new else "unchanged"
         log.info("%s %s: %d data rows, sha256 %s", state, path.name, rows, sha256[:12])
         landed.append(LandedFile(entry, is_new))
+    from critmin.gacc.quality import validate_landing
+
+    docs = validate_landing(paths, month, checked)
     if refused:
-        raise QualityGateError.from_input_errors(month, SOURCE, refused, paths.quarantine)
+        raise QualityGateError.from_input_errors(month, SOURCE, refused, paths.quarantine, docs)
     current = zone.current(SOURCE, month)
     if not current:
         raise InputError(

@@ -63,8 +63,33 @@ def _validate(frame: pd.DataFrame, dataset: str, batch: str, paths: Paths, index
         batch=batch,
         docs_dir=paths.quality_docs,
         index_columns=index_columns,
+        run_name=f"customs_monthly {frame['run_month'].iloc[0] if len(frame) else batch}",
         gx_dir=paths.gx_state,
     )
+
+
+# --- landing --------------------------------------------------------------------------------------
+
+FILES_DATASET = "gacc_export_files"
+
+
+def validate_landing(paths: Paths, month: str, checked: list[dict[str, Any]]) -> Path:
+    """Record what landing found (readable or refused, and why) as a validation in the Data Docs.
+
+    Landing itself refuses unreadable files; this makes every run, even one refused before any row
+    could be read, visible in the Data Docs. Returns the Data Docs index.
+    """
+    import pandas as pd
+
+    columns = ["source_file", "sha256", "data_rows", "refused_rule", "refused_because"]
+    frame = pd.DataFrame(checked, columns=columns)
+    frame.insert(0, "run_month", month)
+    for result in _validate(frame, FILES_DATASET, month, paths, ("source_file",)):
+        if not result.success:
+            log.warning("%s %s: %s — %s", month, result.rule, result.description, result.observed_value)
+    docs = paths.quality_docs / "index.html"
+    log.info("landing checks of %s recorded. Data Docs: %s", month, docs.as_uri())
+    return docs
 
 
 # --- raw gate -------------------------------------------------------------------------------------
