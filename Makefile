@@ -14,7 +14,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTHON_FOR_TOOLS := $(or $(shell command -v python3.11 2>/dev/null),python3)
 VENV_STAMP := .venv/.critmin-installed
 
-.PHONY: help install demo run-month show test lint bench
+.PHONY: help install demo run-month run-registers show test lint bench
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -37,6 +37,9 @@ demo: $(VENV_STAMP) ## Land the sample downloads and run customs_monthly for eve
 run-month: $(VENV_STAMP) ## Run customs_monthly for one data month: make run-month MONTH=2025-05
 	@test -n "$(MONTH)" || { echo "usage: make run-month MONTH=YYYY-MM"; exit 2; }
 	$(UV) run --frozen critmin run-month $(MONTH)
+
+run-registers: $(VENV_STAMP) ## Validate, load and publish data/registers (agreements, export-control events)
+	$(UV) run --frozen critmin run-registers
 
 show: $(VENV_STAMP) ## Print the latest month (or MONTH=YYYY-MM) from serving.duckdb
 	$(UV) run --frozen critmin show $(if $(MONTH),--month $(MONTH))

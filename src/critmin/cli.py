@@ -118,12 +118,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("demo", help="land the sample downloads and run every sample month")
     run_month = commands.add_parser("run-month", help="run customs_monthly for one data month")
     run_month.add_argument("month", help="data month, YYYY-MM")
+    commands.add_parser("run-registers", help="validate, load and publish the registers")
     show = commands.add_parser("show", help="print a month's magnet exports from serving.duckdb")
     show.add_argument("--month", help="YYYY-MM (default: the latest month)")
     args = parser.parse_args(argv)
 
     paths = Paths.from_env()
+    if args.command == "run-registers":
+        from critmin.embedded import run_registers
+
+        return 0 if run_registers(paths).ok else 1
     if args.command == "demo":
+        from critmin.embedded import run_registers
+
+        if not run_registers(paths).ok:
+            return 1
         months = copy_sample_landing(paths)
         print(f"Sample downloads copied to {paths.landing / CUSTOMS_SOURCE} ({len(months)} months).")
         status = _run(paths, months)

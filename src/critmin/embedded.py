@@ -97,12 +97,21 @@ class _SwitchableStream(io.TextIOBase):
         return getattr(self._current(), "encoding", "utf-8")
 
 
+_STAND_INS: dict[str, _SwitchableStream] = {}
+
+
 def _switchable(name: str) -> _SwitchableStream:
-    stream = getattr(sys, name)
-    if not isinstance(stream, _SwitchableStream):
-        stream = _SwitchableStream(stream)
-        setattr(sys, name, stream)
-    return stream
+    """The process's one stand-in for ``sys.<name>``, (re)installed. If something replaced
+    ``sys.<name>`` since (a test runner does, between tests), the stand-in adopts the new stream as
+    its default: loggers created earlier keep writing through the same stand-in."""
+    current = getattr(sys, name)
+    stand_in = _STAND_INS.get(name)
+    if stand_in is None:
+        stand_in = _STAND_INS[name] = _SwitchableStream(current)
+    elif current is not stand_in:
+        stand_in.default = current
+    setattr(sys, name, stand_in)
+    return stand_in
 
 
 @contextmanager
@@ -192,6 +201,30 @@ def load_dag(dag_id: str):
     return dag
 
 
+def _start(paths: Paths, dag_id: str, report: Callable[[str], None]):
+    configure_environment(paths)
+    report(f"Starting Airflow (embedded, metadata in {paths.airflow_home})...")
+    init_metadata()
+    with _captured(paths.home / "logs" / dag_id / "dagbag.log"):
+        return load_dag(dag_id)
+
+
+def _run_once(dag, logical_date, conf: dict, label: str, log_file: Path) -> RunOutcome:
+    """One dag.test() with its output in ``log_file``; never raises for a failed run."""
+    log_file.unlink(missing_ok=True)
+    started = time.monotonic()
+    with _captured(log_file):
+        try:
+            run = dag.test(logical_date=logical_date, run_conf=conf)
+            state = str(getattr(run, "state", "failed") or "failed")
+        except Exception as exc:  # an error outside any task (e.g. bad params)
+            print(f"critmin.errors.RunError: {exc}", flush=True)
+            state = "failed"
+    state = state.rsplit(".", 1)[-1].lower()
+    error = None if state == "success" else error_from_log(log_file)
+    return RunOutcome(label, state, time.monotonic() - started, log_file, error)
+
+
 def run_months(
     paths: Paths,
     months: Sequence[str],
@@ -202,38 +235,35 @@ def run_months(
 ) -> list[RunOutcome]:
     """Run the DAG once per month, in the order given, in this process."""
     months = [parse_month(m) for m in months]
-    configure_environment(paths)
-    log_dir = paths.home / "logs" / dag_id
-    report(f"Starting Airflow (embedded, metadata in {paths.airflow_home})...")
-    init_metadata()
-    with _captured(log_dir / "dagbag.log"):
-        dag = load_dag(dag_id)
+    dag = _start(paths, dag_id, report)
     outcomes = []
     width = len(str(len(months)))
     for index, month in enumerate(months, start=1):
-        log_file = log_dir / f"{month}.log"
-        log_file.unlink(missing_ok=True)
-        started = time.monotonic()
-        with _captured(log_file):
-            try:
-                # Dated as the scheduler would date it (the 25th of the next month); every param
-                # is passed because dag.test() keeps resolved params between runs.
-                run = dag.test(logical_date=scheduled_date(month), run_conf={"month": month})
-                state = str(getattr(run, "state", "failed") or "failed")
-            except Exception as exc:  # an error outside any task (e.g. bad params)
-                print(f"critmin.errors.RunError: {exc}", flush=True)
-                state = "failed"
-        seconds = time.monotonic() - started
-        state = state.rsplit(".", 1)[-1].lower()
-        error = None if state == "success" else error_from_log(log_file)
-        outcome = RunOutcome(month, state, seconds, log_file, error)
+        # Dated as the scheduler would date it (the 25th of the next month); every param is
+        # passed because dag.test() keeps resolved params between runs.
+        log_file = paths.home / "logs" / dag_id / f"{month}.log"
+        outcome = _run_once(dag, scheduled_date(month), {"month": month}, month, log_file)
         outcomes.append(outcome)
         report(
-            f"[{index:>{width}}/{len(months)}] {dag_id} {month}: {state} in {seconds:.1f} s"
-            f"  (log: {log_file})"
+            f"[{index:>{width}}/{len(months)}] {dag_id} {month}: {outcome.state} in "
+            f"{outcome.seconds:.1f} s  (log: {log_file})"
         )
         if not outcome.ok:
-            report(f"    {error or 'see the log above for the failed task'}")
+            report(f"    {outcome.error or 'see the log above for the failed task'}")
             if stop_on_failure:
                 break
     return outcomes
+
+
+def run_registers(paths: Paths, *, report: Callable[[str], None] = print, as_of=None) -> RunOutcome:
+    """Run the registers DAG once, dated today (as the daily schedule would) unless ``as_of``."""
+    import pendulum
+
+    dag = _start(paths, "registers", report)
+    logical_date = as_of or pendulum.now("UTC").start_of("day")
+    log_file = paths.home / "logs" / "registers" / f"{logical_date.date().isoformat()}.log"
+    outcome = _run_once(dag, logical_date, {}, logical_date.date().isoformat(), log_file)
+    report(f"registers {outcome.month}: {outcome.state} in {outcome.seconds:.1f} s  (log: {log_file})")
+    if not outcome.ok:
+        report(f"    {outcome.error or 'see the log for the failed task'}")
+    return outcome

@@ -119,3 +119,54 @@ def publish(month: str) -> dict[str, int]:
     counts = publish_marts(Paths.from_env())
     log.info("%s is published", month)
     return counts
+
+
+# --- registers DAG --------------------------------------------------------------------------------
+
+
+def registers_as_of(context: Mapping[str, Any]) -> str:
+    """The date the registers are validated against (dates in the future are refused): the run's
+    logical date, never the wall clock."""
+    logical_date = context.get("logical_date")
+    if logical_date is None:
+        raise ValueError("the registers run has no logical date")
+    return logical_date.date().isoformat()
+
+
+def gate_registers(as_of: str) -> dict[str, Any]:
+    from datetime import date
+
+    from critmin.registers import gate_registers as run_gate
+
+    try:
+        shas, results = run_gate(Paths.from_env(), date.fromisoformat(as_of))
+    except CritminError as error:
+        _fail_without_retry(error)
+    return {"as_of": as_of, "files": shas, "results": results}
+
+
+def load_registers(gate: dict[str, Any]) -> int:
+    """Load exactly what the gate validated: a file edited since fails the run."""
+    from critmin.registers import load_registers as load
+    from critmin.registers import read_registers
+
+    registers = read_registers()
+    now = {a["_file"]: a["_sha256"] for a in registers.agreements + registers.policy_events}
+    if now != gate["files"]:
+        changed = sorted(set(now.items()) ^ set(gate["files"].items()))
+        _fail_without_retry(
+            CritminError(f"register files changed after validation ({changed[:3]}...): run the DAG again")
+        )
+    return load(Paths.from_env(), registers, gate["as_of"][:7], gate["results"])
+
+
+def transform_registers() -> None:
+    from critmin.transform import build
+
+    build(Paths.from_env())
+
+
+def publish_registers() -> dict[str, int]:
+    from critmin.publish import publish as publish_marts
+
+    return publish_marts(Paths.from_env())

@@ -42,3 +42,15 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDB
         connection.execute("rollback")
         raise
     connection.execute("commit")
+
+
+def ensure_raw_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create every table dbt reads as a source (empty until its loader first runs), so either
+    DAG can build the whole project on a new warehouse."""
+    from critmin.gacc.exports import ensure_tables as ensure_customs_tables
+    from critmin.quality.results import ensure_table as ensure_results_table
+    from critmin.registers import ensure_tables as ensure_register_tables
+
+    ensure_customs_tables(connection)
+    ensure_register_tables(connection)
+    ensure_results_table(connection)

@@ -25,3 +25,11 @@ def partner_names() -> dict[str, frozenset[str]]:
             row["partner_code"]: frozenset(n for n in (row["partner_name_en"], row["partner_name_zh"]) if n)
             for row in csv.DictReader(handle)
         }
+
+
+@cache
+def iso2_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes of the countries and territories in GACC's partner list."""
+    path = dbt_project_dir() / "seeds" / "reference" / "gacc_partners.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return frozenset(row["iso2"] for row in csv.DictReader(handle) if row["iso2"])

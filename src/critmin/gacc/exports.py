@@ -18,7 +18,7 @@ from critmin.gacc.reader import FIELDS, GaccRecord, iter_records, read_layout
 from critmin.months import first_day, parse_month
 from critmin.quarantine import quarantine_file
 from critmin.raw_zone import ManifestEntry, RawZone, sha256_of
-from critmin.warehouse import connect, transaction
+from critmin.warehouse import connect, ensure_raw_tables, transaction
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -89,6 +89,10 @@ def _candidates(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(path for path in folder.iterdir() if not path.name.startswith("."))
+
+
+def ensure_tables(connection) -> None:
+    connection.execute(_DDL)
 
 
 def _check_candidate(path: Path) -> None:
@@ -261,7 +265,7 @@ def load_month(paths: Paths, month: str, quality_results: list[dict] | None = No
     seen: set[str] = set()
     day = first_day(month)
     with connect(paths.warehouse_db) as connection:
-        connection.execute(_DDL)
+        ensure_raw_tables(connection)
         with transaction(connection):
             for table in (ROWS_TABLE, FILES_TABLE):
                 _copy_partition(connection, table, f"{table}{PREVIOUS_SUFFIX}", day)

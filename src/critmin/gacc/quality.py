@@ -8,7 +8,6 @@ message naming the month, the file, each failed rule, the observed value and a f
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from dataclasses import asdict
@@ -22,7 +21,7 @@ from critmin.gacc.reader import FIELDS, NUMERIC_FIELDS, iter_records, read_layou
 from critmin.months import first_day, parse_month
 from critmin.quarantine import quarantine_file
 from critmin.raw_zone import RawZone
-from critmin.settings import expectations_dir, magnet_hs8_codes, repo_root
+from critmin.settings import expectations_dir, magnet_hs8_codes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -290,17 +289,18 @@ def gate_marts(paths: Paths, month: str) -> list[dict[str, Any]]:
 
 @cache
 def _policy_events() -> tuple[tuple[date, str], ...]:
-    path = repo_root() / "data" / "reference" / "rare_earth_policy_events.csv"
-    if not path.exists():
-        return ()
-    with path.open(encoding="utf-8", newline="") as handle:
-        return tuple(
-            (
-                date.fromisoformat(row["event_date"]),
-                f"{row['event_date']} {row['reference']} ({row['event_type']})",
-            )
-            for row in csv.DictReader(handle)
-        )
+    """The export-control events register (data/registers/policy_events), as (date, label)."""
+    from critmin.registers import read_registers
+
+    events = []
+    for event in read_registers().policy_events:
+        try:
+            when = date.fromisoformat(str(event.get("event_on")))
+        except ValueError:
+            continue  # the registers gate reports it; an anomaly warning just leaves it out
+        label = f"{when} {event.get('authority')} {event.get('reference')} ({event.get('event_type')})"
+        events.append((when, label))
+    return tuple(sorted(events))
 
 
 def events_near(month: str) -> str | None:

@@ -1,0 +1,70 @@
+"""
+### registers
+
+The curated registers in `data/registers/` (mineral agreements, export-control events, USD rates),
+reviewed like code: validated, loaded and published daily, so an edit merged today is served
+tomorrow (trigger the DAG to publish at once).
+
+1. **gate**: the Great Expectations suites `expectations/register_*.json` (required fields, ISO
+   country and currency codes, non-negative amounts, dates not in the future, sources, element
+   symbols). A malformed YAML file or a critical failure fails the run naming the file and rule.
+2. **load**: replace the `raw.register_*` tables, in one transaction, with exactly the files the gate
+   validated.
+3. **transform**: `dbt build`, including the snapshot that keeps every earlier version of an agreement.
+4. **publish**: write a new `serving.duckdb` and rename it into place.
+
+load, transform and publish share the one-slot pool `critmin_warehouse` with `customs_monthly`: the two
+DAGs never write the warehouse at the same time. Logic lives in `critmin.pipeline` and `critmin.registers`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+
+from critmin.settings import WAREHOUSE_POOL, WAREHOUSE_QUEUE
+
+writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
+
+
+@dag(
+    dag_id="registers",
+    schedule="@daily",
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "critmin", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    tags=["critmin", "registers", "agreements"],
+    doc_md=__doc__,
+)
+def registers():
+    @task
+    def gate(**context) -> dict:
+        from critmin import pipeline
+
+        return pipeline.gate_registers(pipeline.registers_as_of(context))
+
+    @task(**writes_warehouse)
+    def load(validated: dict) -> int:
+        from critmin import pipeline
+
+        return pipeline.load_registers(validated)
+
+    @task(**writes_warehouse)
+    def transform() -> None:
+        from critmin import pipeline
+
+        pipeline.transform_registers()
+
+    @task(**writes_warehouse)
+    def publish() -> dict[str, int]:
+        from critmin import pipeline
+
+        return pipeline.publish_registers()
+
+    load(gate()) >> transform() >> publish()
+
+
+registers()
