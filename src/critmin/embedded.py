@@ -15,6 +15,7 @@ import io
 import os
 import re
 import sys
+import textwrap
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -249,7 +250,7 @@ def run_months(
             f"{outcome.seconds:.1f} s  (log: {log_file})"
         )
         if not outcome.ok:
-            report(f"    {outcome.error or 'see the log above for the failed task'}")
+            report(textwrap.indent(outcome.error or "see the log for the failed task", "    "))
             if stop_on_failure:
                 break
     return outcomes
@@ -265,5 +266,5 @@ def run_registers(paths: Paths, *, report: Callable[[str], None] = print, as_of=
     outcome = _run_once(dag, logical_date, {}, logical_date.date().isoformat(), log_file)
     report(f"registers {outcome.month}: {outcome.state} in {outcome.seconds:.1f} s  (log: {log_file})")
     if not outcome.ok:
-        report(f"    {outcome.error or 'see the log for the failed task'}")
+        report(textwrap.indent(outcome.error or "see the log for the failed task", "    "))
     return outcome
