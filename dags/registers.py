@@ -62,7 +62,7 @@ def registers():
     def publish() -> dict[str, int]:
         from critmin import pipeline
 
-        return pipeline.publish_registers()
+        return pipeline.publish("registers")
 
     load(gate()) >> transform() >> publish()
 

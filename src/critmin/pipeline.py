@@ -113,11 +113,12 @@ def gate_marts(month: str) -> list[dict[str, Any]]:
     return results
 
 
-def publish(month: str) -> dict[str, int]:
+def publish(what: str) -> dict[str, int]:
+    """Publish the marts; ``what`` (a month, or "registers") names the run in the log."""
     from critmin.publish import publish as publish_marts
 
     counts = publish_marts(Paths.from_env())
-    log.info("%s is published", month)
+    log.info("%s is published", what)
     return counts
 
 
@@ -164,9 +165,3 @@ def transform_registers() -> None:
     from critmin.transform import build
 
     build(Paths.from_env())
-
-
-def publish_registers() -> dict[str, int]:
-    from critmin.publish import publish as publish_marts
-
-    return publish_marts(Paths.from_env())

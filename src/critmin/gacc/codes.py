@@ -9,27 +9,29 @@ from critmin.settings import dbt_project_dir
 
 
 @cache
-def partner_codes() -> frozenset[str]:
-    """Every GACC trading-partner code in ``seeds/reference/gacc_partners.csv``."""
+def _partner_rows() -> tuple[dict[str, str], ...]:
+    """The rows of ``seeds/reference/gacc_partners.csv``, read once per process."""
     path = dbt_project_dir() / "seeds" / "reference" / "gacc_partners.csv"
     with path.open(encoding="utf-8", newline="") as handle:
-        return frozenset(row["partner_code"] for row in csv.DictReader(handle))
+        return tuple(csv.DictReader(handle))
+
+
+@cache
+def partner_codes() -> frozenset[str]:
+    """Every GACC trading-partner code."""
+    return frozenset(row["partner_code"] for row in _partner_rows())
 
 
 @cache
 def partner_names() -> dict[str, frozenset[str]]:
     """GACC partner code -> its names as listed (English and Chinese)."""
-    path = dbt_project_dir() / "seeds" / "reference" / "gacc_partners.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
-        return {
-            row["partner_code"]: frozenset(n for n in (row["partner_name_en"], row["partner_name_zh"]) if n)
-            for row in csv.DictReader(handle)
-        }
+    return {
+        row["partner_code"]: frozenset(n for n in (row["partner_name_en"], row["partner_name_zh"]) if n)
+        for row in _partner_rows()
+    }
 
 
 @cache
 def iso2_codes() -> frozenset[str]:
     """ISO 3166-1 alpha-2 codes of the countries and territories in GACC's partner list."""
-    path = dbt_project_dir() / "seeds" / "reference" / "gacc_partners.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
-        return frozenset(row["iso2"] for row in csv.DictReader(handle) if row["iso2"])
+    return frozenset(row["iso2"] for row in _partner_rows() if row["iso2"])
