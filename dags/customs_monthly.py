@@ -7,14 +7,15 @@ trade happened).
 1. **land**: copy the month's downloads from `$CRITMIN_HOME/landing/gacc/export/YYYY-MM/` into the
    immutable raw zone and the manifest. A file the reader refuses (encoding, headers, malformed
    rows) is moved to `quarantine/` with a JSON report, and the run fails naming file, line and rule.
-2. **gate_raw**: the Great Expectations suites `expectations/gacc_export_rows.json` (each file) and
-   `gacc_export_month.json` (the files together). A critical failure quarantines the file and
-   fails the run before anything is loaded; warnings are logged and recorded.
+2. **gate_raw**: the Great Expectations suite `expectations/gacc_export_rows.json` on each file. A
+   critical failure quarantines the file and fails the run before anything is loaded; warnings
+   are logged and recorded.
 3. **load**: replace the month's partition of `raw.gacc_export_rows` in `warehouse.duckdb`, in one
    transaction, keeping the previous partition aside.
-4. **transform**: one `dbt build` (staging -> intermediate -> marts, with dbt's data tests).
+4. **transform**: one `dbt build` (staging -> intermediate -> audit, marts, with dbt's data tests).
 5. **gate_marts**: `expectations/fct_magnet_exports_monthly.json` reconciles the marts with the
-   raw rows. A critical failure (or a failed dbt build) restores the previous partition.
+   raw rows and `gacc_export_month.json` checks the partners against the world total, on the dbt
+   audit models. A critical failure (or a failed dbt build) restores the previous partition.
 6. **publish**: write a new `serving.duckdb` and rename it into place.
 
 Every validation is in the Data Docs under `$CRITMIN_HOME/docs/quality/`.
@@ -22,7 +23,7 @@ Every validation is in the Data Docs under `$CRITMIN_HOME/docs/quality/`.
 Tasks that write `warehouse.duckdb` share the one-slot pool `critmin_warehouse` and the `warehouse`
 queue: DuckDB allows a single writer. The DAG runs on the 25th and loads the month before (GACC
 publishes around the 20th); a manual run names its month with the param `{"month": "2025-05"}`.
-Logic lives in `critmin.pipeline`.
+Logic lives in `critmin.steps.customs_monthly` and `critmin.sources.gacc`.
 """
 
 from __future__ import annotations
@@ -60,43 +61,51 @@ writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
 def customs_monthly():
     @task
     def land(**context) -> str:
-        from critmin import pipeline
+        from critmin.steps import customs_monthly as steps
+        from critmin.steps.tasks import run
 
-        return pipeline.land(pipeline.month_from_context(context))
+        month = steps.month_of_run(context)
+        run(steps.land, month)
+        return str(month)
 
     @task
     def gate_raw(month: str) -> list[dict]:
-        from critmin import pipeline
+        from critmin.steps import customs_monthly as steps
+        from critmin.steps.tasks import run
 
-        return pipeline.gate_raw(month)
+        return run(steps.gate_raw, month)
 
     @task(**writes_warehouse)
     def load(month: str, raw_results: list[dict]) -> int:
-        from critmin import pipeline
+        from critmin.steps import customs_monthly as steps
+        from critmin.steps.tasks import run
 
-        return pipeline.load(month, raw_results)
+        return run(steps.load, month, raw_results, retry=True)
 
     @task(**writes_warehouse)
     def transform(month: str) -> None:
-        from critmin import pipeline
+        from critmin.steps import customs_monthly as steps
+        from critmin.steps.tasks import run
 
-        pipeline.transform(month)
+        run(steps.transform, month)
 
     @task(**writes_warehouse)
     def gate_marts(month: str) -> list[dict]:
-        from critmin import pipeline
+        from critmin.steps import customs_monthly as steps
+        from critmin.steps.tasks import run
 
-        return pipeline.gate_marts(month)
+        return run(steps.gate_marts, month)
 
     @task(**writes_warehouse)
-    def publish(month: str) -> dict[str, int]:
-        from critmin import pipeline
+    def publish() -> dict[str, int]:
+        from critmin.steps import customs_monthly as steps
+        from critmin.steps.tasks import run
 
-        return pipeline.publish(month)
+        return run(steps.publish, retry=True)
 
     month = land()
     loaded = load(month, gate_raw(month))
-    loaded >> transform(month) >> gate_marts(month) >> publish(month)
+    loaded >> transform(month) >> gate_marts(month) >> publish()
 
 
 customs_monthly()

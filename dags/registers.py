@@ -13,8 +13,9 @@ tomorrow (trigger the DAG to publish at once).
 3. **transform**: `dbt build`, including the snapshot that keeps every earlier version of an agreement.
 4. **publish**: write a new `serving.duckdb` and rename it into place.
 
-load, transform and publish share the one-slot pool `critmin_warehouse` with `customs_monthly`: the two
-DAGs never write the warehouse at the same time. Logic lives in `critmin.pipeline` and `critmin.registers`.
+load, transform and publish share the one-slot pool `critmin_warehouse` with `customs_monthly`: the
+two DAGs never write the warehouse at the same time. Logic lives in `critmin.steps.registers` and
+`critmin.sources.registers`.
 """
 
 from __future__ import annotations
@@ -42,27 +43,31 @@ writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
 def registers():
     @task
     def gate(**context) -> dict:
-        from critmin import pipeline
+        from critmin.steps import registers as steps
+        from critmin.steps.tasks import run
 
-        return pipeline.gate_registers(pipeline.registers_as_of(context))
+        return run(steps.gate, steps.as_of(context))
 
     @task(**writes_warehouse)
     def load(validated: dict) -> int:
-        from critmin import pipeline
+        from critmin.steps import registers as steps
+        from critmin.steps.tasks import run
 
-        return pipeline.load_registers(validated)
+        return run(steps.load, validated)
 
     @task(**writes_warehouse)
     def transform() -> None:
-        from critmin import pipeline
+        from critmin.steps import registers as steps
+        from critmin.steps.tasks import run
 
-        pipeline.transform_registers()
+        run(steps.transform, retry=True)
 
     @task(**writes_warehouse)
     def publish() -> dict[str, int]:
-        from critmin import pipeline
+        from critmin.steps import registers as steps
+        from critmin.steps.tasks import run
 
-        return pipeline.publish("registers")
+        return run(steps.publish, retry=True)
 
     load(gate()) >> transform() >> publish()
 

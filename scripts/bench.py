@@ -19,9 +19,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from critmin.gacc.exports import land_month, load_month
-from critmin.gacc.reader import iter_records
-from critmin.settings import Paths
+from critmin.months import Month
+from critmin.settings import Settings
+from critmin.sources.gacc.land import land_month
+from critmin.sources.gacc.load import load_month
+from critmin.sources.gacc.read import iter_records
 
 SEED = 20251120
 PARTNERS = ["502", "304", "133", "141", "116", "110", "121", "143", "412", "305"]
@@ -75,14 +77,15 @@ def bench_reader(folder: Path, rows: int) -> tuple[float, float]:
 
 
 def bench_month(folder: Path, rows: int) -> tuple[float, float]:
-    paths = Paths(folder / f"home_{rows}")
-    landing = paths.landing_dir("gacc/export", "2025-01")
+    settings = Settings.for_home(folder / f"home_{rows}")
+    month = Month(2025, 1)
+    landing = settings.paths.landing_dir("gacc/export", month)
     landing.mkdir(parents=True)
     write_synthetic_download(landing / "SYNTHETIC_month.csv", rows, "2025-01")
     started = time.perf_counter()
-    land_month(paths, "2025-01")
+    land_month(settings, month)
     landed = time.perf_counter()
-    load_month(paths, "2025-01")
+    load_month(settings, month)
     return landed - started, time.perf_counter() - landed
 
 

@@ -36,13 +36,26 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture
-def paths(tmp_path, monkeypatch):
-    """A fresh, empty $CRITMIN_HOME for one test."""
-    from critmin.settings import Paths
+def settings(tmp_path, monkeypatch):
+    """Settings with a fresh, empty $CRITMIN_HOME for one test."""
+    from critmin.settings import Settings
 
     home = tmp_path / "home"
     monkeypatch.setenv("CRITMIN_HOME", str(home))
-    return Paths(home)
+    return Settings.from_env()
+
+
+@pytest.fixture
+def paths(settings):
+    """The layout of the test's $CRITMIN_HOME."""
+    return settings.paths
+
+
+def settings_for(paths):
+    """The settings of a home given by its layout (code-side folders from the repository)."""
+    from critmin.settings import Settings
+
+    return Settings.for_home(paths.home)
 
 
 def published_figures() -> dict[tuple[str, str], Decimal]:

@@ -12,13 +12,13 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from conftest import SESSION_DIR, land_sample_month, published_figures, sample_months
+from conftest import SESSION_DIR, land_sample_month, published_figures, sample_months, settings_for
 
 from critmin.cli import month_table
 from critmin.embedded import run_months
-from critmin.gacc.reader import iter_records
-from critmin.months import first_day
+from critmin.months import Month
 from critmin.settings import Paths
+from critmin.sources.gacc.read import iter_records
 
 pytestmark = pytest.mark.e2e
 
@@ -96,9 +96,7 @@ def test_changes_are_null_exactly_where_the_comparison_month_is_missing(demo):
     figures = published_figures()
 
     def shifted(month: str, months_back: int) -> str:
-        day = first_day(month)
-        index = day.year * 12 + day.month - 1 - months_back
-        return f"{index // 12:04d}-{index % 12 + 1:02d}"
+        return str(Month.parse(month).shifted(-months_back))
 
     for month, code, tonnes, mom, yoy, share, iso3, _ in _serving_rows(paths):
         for value, back in ((mom, 1), (yoy, 12)):
@@ -135,7 +133,7 @@ def test_serving_has_documented_marts_only(demo):
 
 def test_latest_month_table_is_printed(demo):
     paths, _ = demo
-    table = month_table(paths)
+    table = month_table(settings_for(paths))
     latest = sample_months()[-1]
     assert latest in table
     assert "World (all partners)" in table and "United States" in table
@@ -143,7 +141,7 @@ def test_latest_month_table_is_printed(demo):
 
 def test_rerunning_a_month_through_the_dag_changes_nothing(demo_copy):
     before = _serving_rows(demo_copy)
-    (outcome,) = run_months(demo_copy, ["2025-09"], report=lambda _: None)
+    (outcome,) = run_months(settings_for(demo_copy), ["2025-09"], report=lambda _: None)
     assert outcome.ok, outcome.error
     assert _serving_rows(demo_copy) == before
 
@@ -153,7 +151,7 @@ def test_a_bad_month_fails_clearly_and_leaves_serving_untouched(demo_copy):
     folder = demo_copy.landing_dir("gacc/export", "2026-04")
     folder.mkdir(parents=True)
     (folder / "broken.csv").write_bytes(b'"Commodity code","Quantity","Surprise",\n"85051110","1","x",\n')
-    (outcome,) = run_months(demo_copy, ["2026-04"], report=lambda _: None)
+    (outcome,) = run_months(settings_for(demo_copy), ["2026-04"], report=lambda _: None)
     assert not outcome.ok
     assert "broken.csv" in outcome.error and "unknown header 'Surprise'" in outcome.error
     assert _digest(demo_copy.serving_db) == serving_before
@@ -169,7 +167,7 @@ def test_a_second_download_of_a_month_replaces_without_doubling(demo_copy):
     original = folder / "85051110_by_partner.csv"
     again = folder / "85051110_by_partner (1).csv"
     again.write_text(original.read_bytes().decode("gb18030"), encoding="utf-8")
-    (outcome,) = run_months(demo_copy, ["2025-12"], report=lambda _: None)
+    (outcome,) = run_months(settings_for(demo_copy), ["2025-12"], report=lambda _: None)
     assert outcome.ok, outcome.error
     rows = _serving_rows(demo_copy)
     assert {(m, c): t for m, c, t, *_ in rows} == before
@@ -183,7 +181,7 @@ def test_a_scheduled_run_loads_the_month_before_its_logical_date(demo_copy):
     from critmin.embedded import load_dag, scheduled_date
 
     dag = load_dag("customs_monthly")
-    run = dag.test(logical_date=scheduled_date("2025-09"), run_conf={"month": None})
+    run = dag.test(logical_date=scheduled_date(Month(2025, 9)), run_conf={"month": None})
     assert run.state == "success"
     instances = {ti.task_id: ti for ti in run.get_task_instances()}
     assert {ti.state for ti in instances.values()} == {"success"}
@@ -194,7 +192,7 @@ def test_dbt_unit_tests_of_the_mart_logic_pass(demo_copy):
     """The month-over-month / year-over-year unit tests beside the fact model, gaps included."""
     from critmin.transform import run_dbt
 
-    results = run_dbt(demo_copy, ["test", "--select", "test_type:unit"])
+    results = run_dbt(settings_for(demo_copy), ["test", "--select", "test_type:unit"])
     names = sorted(r.node.name for r in results.results)
     assert names == [
         "test_an_unknown_quantity_makes_the_sum_unknown",

@@ -8,11 +8,25 @@ import duckdb
 import pytest
 from conftest import land_sample_month
 
+from critmin import warehouse
 from critmin.errors import InputError, QualityGateError
-from critmin.gacc import exports
-from critmin.gacc.exports import land_month, load_month
-from critmin.gacc.quality import gate_raw
+from critmin.months import Month
 from critmin.raw_zone import RawZone, sha256_of
+from critmin.settings import Settings
+from critmin.steps import customs_monthly as steps
+
+
+def land_month(settings: Settings, month: str):
+    """The land step, as the DAG runs it; returns the month's current files."""
+    return steps.land(settings, Month.parse(month)).current
+
+
+def load_month(settings: Settings, month: str) -> int:
+    return steps.load(settings, Month.parse(month), [])
+
+
+def gate_raw(settings: Settings, month: str):
+    return steps.gate_raw(settings, Month.parse(month))
 
 
 def _manifest_lines(paths) -> list[dict]:
@@ -31,9 +45,9 @@ def _rows(paths, month=None):
         ).fetchall()
 
 
-def test_landing_copies_into_content_addressed_read_only_objects(paths):
+def test_landing_copies_into_content_addressed_read_only_objects(settings, paths):
     folder = land_sample_month(paths, "2025-09")
-    landed = land_month(paths, "2025-09")
+    landed = land_month(settings, "2025-09")
     assert sorted(f.entry.original_name for f in landed) == sorted(p.name for p in folder.iterdir())
     for item in landed:
         stored = paths.raw / item.entry.object_path
@@ -54,38 +68,38 @@ def test_landing_copies_into_content_addressed_read_only_objects(paths):
     assert all(m["landed_at"].endswith("+00:00") for m in manifest)
 
 
-def test_landing_the_identical_file_again_changes_nothing(paths):
+def test_landing_the_identical_file_again_changes_nothing(settings, paths):
     land_sample_month(paths, "2025-05")
-    land_month(paths, "2025-05")
+    land_month(settings, "2025-05")
     before = RawZone(paths.raw).manifest_path.read_bytes()
-    again = land_month(paths, "2025-05")
+    again = land_month(settings, "2025-05")
     assert not any(f.is_new for f in again)
     assert RawZone(paths.raw).manifest_path.read_bytes() == before
 
 
-def test_same_name_new_content_supersedes_and_keeps_the_earlier_version(paths):
+def test_same_name_new_content_supersedes_and_keeps_the_earlier_version(settings, paths):
     folder = land_sample_month(paths, "2025-05")
-    (first,) = [f for f in land_month(paths, "2025-05") if f.entry.original_name.endswith("world.csv")]
+    (first,) = [f for f in land_month(settings, "2025-05") if f.entry.original_name.endswith("world.csv")]
     world = folder / "85051110_world.csv"
     world.write_bytes(world.read_bytes().replace(b"1238470", b"1238000"))
-    current = {f.entry.original_name: f for f in land_month(paths, "2025-05")}
+    current = {f.entry.original_name: f for f in land_month(settings, "2025-05")}
     second = current["85051110_world.csv"]
     assert second.is_new and second.entry.sha256 != first.entry.sha256
     assert (paths.raw / first.entry.object_path).exists(), "the superseded version is kept"
     assert len([m for m in _manifest_lines(paths) if m["original_name"] == "85051110_world.csv"]) == 2
-    load_month(paths, "2025-05")
+    load_month(settings, "2025-05")
     quantities = {r[2]: r[3] for r in _rows(paths, "2025-05")}
     assert quantities[None] == 1238000
 
 
-def test_month_column_that_disagrees_with_the_folder_fails_the_raw_gate(paths):
+def test_month_column_that_disagrees_with_the_folder_fails_the_raw_gate(settings, paths):
     folder = paths.landing_dir("gacc/export", "2025-06")
     folder.mkdir(parents=True)
     bad = folder / "wrong_month.csv"
     bad.write_bytes(b'"Date of data","Commodity code","Quantity",\n"202505","85051110","1",\n')
-    land_month(paths, "2025-06")
+    land_month(settings, "2025-06")
     with pytest.raises(QualityGateError) as error:
-        gate_raw(paths, "2025-06")
+        gate_raw(settings, "2025-06")
     message = str(error.value)
     assert "wrong_month.csv" in message and "month_matches_run" in message and "2025-06" in message
     assert "source_line=2" in message
@@ -95,33 +109,33 @@ def test_month_column_that_disagrees_with_the_folder_fails_the_raw_gate(paths):
     assert RawZone(paths.raw).current("gacc/export", "2025-06") == []
 
 
-def test_an_empty_landing_folder_says_where_to_put_the_files(paths):
+def test_an_empty_landing_folder_says_where_to_put_the_files(settings, paths):
     with pytest.raises(InputError, match="no files have been landed for 2025-07") as error:
-        land_month(paths, "2025-07")
+        land_month(settings, "2025-07")
     assert "landing/gacc/export/2025-07" in str(error.value)
 
 
-def test_non_csv_files_are_quarantined_by_name(paths):
+def test_non_csv_files_are_quarantined_by_name(settings, paths):
     folder = paths.landing_dir("gacc/export", "2025-07")
     folder.mkdir(parents=True)
     (folder / "export.xlsx").write_bytes(b"PK")
     with pytest.raises(QualityGateError, match=r"export.xlsx.*\[rule file_is_csv\]"):
-        land_month(paths, "2025-07")
+        land_month(settings, "2025-07")
     (report,) = (paths.quarantine / "gacc" / "export" / "2025-07").glob("*.report.json")
     assert json.loads(report.read_text())["failed_rules"][0]["rule"] == "file_is_csv"
 
 
-def test_load_replaces_the_partition_and_reruns_never_double(paths):
+def test_load_replaces_the_partition_and_reruns_never_double(settings, paths):
     land_sample_month(paths, "2025-09")
-    land_month(paths, "2025-09")
-    assert load_month(paths, "2025-09") == 6
+    land_month(settings, "2025-09")
+    assert load_month(settings, "2025-09") == 6
     first = _rows(paths)
-    assert load_month(paths, "2025-09") == 6
+    assert load_month(settings, "2025-09") == 6
     assert _rows(paths) == first
     assert len(first) == 6
 
 
-def test_months_loaded_in_any_order_give_the_same_warehouse(paths, tmp_path):
+def test_months_loaded_in_any_order_give_the_same_warehouse(settings, paths, tmp_path):
     from critmin.settings import Paths
 
     months = ["2025-05", "2025-06", "2025-09"]
@@ -129,38 +143,38 @@ def test_months_loaded_in_any_order_give_the_same_warehouse(paths, tmp_path):
     for target, order in ((paths, months), (reverse, months[::-1] + ["2025-06"])):
         for month in order:
             land_sample_month(target, month)
-            land_month(target, month)
-            load_month(target, month)
+            land_month(Settings.for_home(target.home), month)
+            load_month(Settings.for_home(target.home), month)
     assert _rows(paths) == _rows(reverse)
     assert {r[0].isoformat()[:7] for r in _rows(paths)} == set(months)
 
 
-def test_a_failed_load_leaves_the_previous_partition(paths, monkeypatch):
+def test_a_failed_load_leaves_the_previous_partition(settings, paths, monkeypatch):
     land_sample_month(paths, "2025-09")
-    land_month(paths, "2025-09")
-    load_month(paths, "2025-09")
+    land_month(settings, "2025-09")
+    load_month(settings, "2025-09")
     before = _rows(paths)
     calls = {"n": 0}
-    real_insert = exports._insert_batch
+    real_add_file = warehouse.CustomsMonthLoad.add_file
 
-    def insert_then_fail(*args, **kwargs):
+    def add_file_then_fail(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("disk full")
-        return real_insert(*args, **kwargs)
+        return real_add_file(*args, **kwargs)
 
-    monkeypatch.setattr(exports, "_insert_batch", insert_then_fail)
+    monkeypatch.setattr(warehouse.CustomsMonthLoad, "add_file", add_file_then_fail)
     with pytest.raises(RuntimeError, match="disk full"):
-        load_month(paths, "2025-09")
+        load_month(settings, "2025-09")
     assert _rows(paths) == before
 
 
-def test_load_reads_the_raw_zone_not_the_landing_folder(paths):
+def test_load_reads_the_raw_zone_not_the_landing_folder(settings, paths):
     folder = land_sample_month(paths, "2025-05")
-    land_month(paths, "2025-05")
+    land_month(settings, "2025-05")
     for path in folder.iterdir():
         path.unlink()
-    assert load_month(paths, "2025-05") == 2
+    assert load_month(settings, "2025-05") == 2
     assert RawZone(paths.raw).current("gacc/export", "2025-05")
 
 
@@ -174,21 +188,21 @@ def test_load_reads_the_raw_zone_not_the_landing_folder(paths):
     ],
     ids=["missing-partner", "missing-quantity", "missing-hs8", "unknown-partner"],
 )
-def test_a_missing_key_or_quantity_fails_the_raw_gate_naming_the_line(paths, row, rule):
+def test_a_missing_key_or_quantity_fails_the_raw_gate_naming_the_line(settings, paths, row, rule):
     folder = paths.landing_dir("gacc/export", "2025-07")
     folder.mkdir(parents=True)
     header = '"Commodity code","Trading partner code","Quantity",\n'
     (folder / "by_partner.csv").write_text(header + '"85051110","304","5",\n' + row + "\n", encoding="utf-8")
-    land_month(paths, "2025-07")
+    land_month(settings, "2025-07")
     with pytest.raises(QualityGateError) as error:
-        gate_raw(paths, "2025-07")
+        gate_raw(settings, "2025-07")
     assert rule in str(error.value) and "source_line=3" in str(error.value)
     assert "source_line=2" not in str(error.value), "only the offending row is shown"
 
 
-def test_the_manifest_records_the_order_of_landing(paths):
+def test_the_manifest_records_the_order_of_landing(settings, paths):
     land_sample_month(paths, "2025-09")
-    land_month(paths, "2025-09")
+    land_month(settings, "2025-09")
     land_sample_month(paths, "2025-05")
-    land_month(paths, "2025-05")
+    land_month(settings, "2025-05")
     assert [m["sequence"] for m in _manifest_lines(paths)] == [1, 2, 3, 4]

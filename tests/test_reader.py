@@ -9,7 +9,7 @@ import pytest
 from conftest import FORMAT_SAMPLES, SAMPLE_LANDING, published_figures
 
 from critmin.errors import InputError
-from critmin.gacc.reader import iter_records, parse_number, read_layout
+from critmin.sources.gacc.read import iter_records, parse_number, read_layout
 
 FULL_DIMENSIONS = {
     "month",

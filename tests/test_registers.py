@@ -13,8 +13,8 @@ from conftest import REPO
 
 from critmin.embedded import run_registers
 from critmin.errors import InputError
-from critmin.registers import read_registers
-from critmin.settings import Paths
+from critmin.settings import Paths, Settings
+from critmin.sources.registers.read import read_registers
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +46,7 @@ def _query(paths, sql, params=()):
 
 
 def _run(paths, day=AS_OF):
-    return run_registers(paths, report=lambda _: None, as_of=day)
+    return run_registers(Settings.from_env(), report=lambda _: None, as_of=day)
 
 
 def test_the_register_files_read_as_stated():

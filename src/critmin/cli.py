@@ -15,8 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from critmin.months import parse_month
-from critmin.settings import Paths, repo_root
+from critmin.months import Month
+from critmin.settings import Settings, repo_root
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -25,7 +25,7 @@ SAMPLE_LANDING = Path("data") / "sample" / "landing"
 CUSTOMS_SOURCE = Path("gacc") / "export"
 
 
-def copy_sample_landing(paths: Paths, sample: Path | None = None) -> list[str]:
+def copy_sample_landing(settings: Settings, sample: Path | None = None) -> list[str]:
     """Copy the sample downloads into ``$CRITMIN_HOME/landing``; return the months, sorted.
 
     A file already there with the same name is left alone when identical, and never overwritten.
@@ -34,7 +34,7 @@ def copy_sample_landing(paths: Paths, sample: Path | None = None) -> list[str]:
     months = set()
     for source in sorted(sample.rglob("*.csv")):
         relative = source.relative_to(sample)
-        target = paths.landing / relative
+        target = settings.paths.landing / relative
         months.add(relative.parent.name)
         if target.exists():
             if not filecmp.cmp(source, target, shallow=False):
@@ -53,10 +53,12 @@ def _format(value: object, digits: int = 1) -> str:
     return str(value)
 
 
-def month_table(paths: Paths, month: str | None = None) -> str:
+def month_table(settings: Settings, month: Month | str | None = None) -> str:
     """The month's rows of ``marts.fct_magnet_exports_monthly`` from ``serving.duckdb``, as text."""
     from critmin.warehouse import connect
 
+    paths = settings.paths
+    codes = list(settings.domain.magnet_hs8_codes)
     if not paths.serving_db.exists():
         raise SystemExit(f"{paths.serving_db} does not exist yet: run `make demo` first")
     with connect(paths.serving_db, read_only=True) as serving:
@@ -71,10 +73,10 @@ def month_table(paths: Paths, month: str | None = None) -> str:
             """
             select partner_name, partner_iso3, quantity_t, mom_pct, yoy_pct, share_of_world_pct
             from marts.fct_magnet_exports_monthly
-            where month = ?::date and hs8_code = '85051110'
+            where month = ? and hs8_code in (select unnest(?))
             order by partner_iso3 = 'WLD' desc, quantity_t desc
             """,
-            [f"{parse_month(month)}-01"],
+            [Month.parse(month).first_day, codes],
         ).fetchall()
     header = ("partner", "iso3", "tonnes", "m/m %", "y/y %", "share %")
     body = [
@@ -83,7 +85,7 @@ def month_table(paths: Paths, month: str | None = None) -> str:
     ]
     widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
     lines = [
-        f"China's rare-earth magnet exports (HS 85051110), {month}, from {paths.serving_db}",
+        f"China's rare-earth magnet exports (HS {', '.join(codes)}), {month}, from {paths.serving_db}",
         "  ".join(
             h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))
         ),
@@ -98,10 +100,10 @@ def month_table(paths: Paths, month: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def _run(paths: Paths, months: Sequence[str]) -> int:
+def _run(settings: Settings, months: Sequence[Month | str]) -> int:
     from critmin.embedded import run_months
 
-    outcomes = run_months(paths, months)
+    outcomes = run_months(settings, months)
     failed = [o for o in outcomes if not o.ok]
     if failed or len(outcomes) < len(months):
         print(
@@ -123,33 +125,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     show.add_argument("--month", help="YYYY-MM (default: the latest month)")
     args = parser.parse_args(argv)
 
-    paths = Paths.from_env()
+    settings = Settings.from_env()
     if args.command == "run-registers":
         from critmin.embedded import run_registers
 
-        return 0 if run_registers(paths).ok else 1
+        return 0 if run_registers(settings).ok else 1
     if args.command == "demo":
         from critmin.embedded import run_registers
 
-        if not run_registers(paths).ok:
+        if not run_registers(settings).ok:
             return 1
-        months = copy_sample_landing(paths)
-        print(f"Sample downloads copied to {paths.landing / CUSTOMS_SOURCE} ({len(months)} months).")
-        status = _run(paths, months)
+        months = copy_sample_landing(settings)
+        print(f"Sample downloads copied to {settings.paths.landing / CUSTOMS_SOURCE} ({len(months)} months).")
+        status = _run(settings, months)
         if status == 0:
             print()
-            print(month_table(paths))
+            print(month_table(settings))
         return status
     if args.command == "run-month":
         try:
-            month = parse_month(args.month)
+            month = Month.parse(args.month)
         except ValueError as exc:
             parser.error(str(exc))
-        status = _run(paths, [month])
+        status = _run(settings, [month])
         if status == 0:
-            print(month_table(paths, month))
+            print(month_table(settings, month))
         return status
-    print(month_table(paths, args.month))
+    print(month_table(settings, args.month))
     return 0
 
 

@@ -22,16 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from critmin.months import first_day, parse_month
-from critmin.settings import WAREHOUSE_POOL, Paths, repo_root
+from critmin.months import Month
+from critmin.settings import WAREHOUSE_POOL, Settings, repo_root
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
 
-def airflow_environment(paths: Paths) -> dict[str, str]:
+def airflow_environment(settings: Settings) -> dict[str, str]:
     """Settings of the embedded Airflow. Values already in the environment win."""
-    home = paths.airflow_home
+    home = settings.paths.airflow_home
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(repo_root() / "dags"),
@@ -44,10 +44,12 @@ def airflow_environment(paths: Paths) -> dict[str, str]:
     }
 
 
-def configure_environment(paths: Paths) -> None:
-    paths.airflow_home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("CRITMIN_HOME", str(paths.home))
-    for key, value in airflow_environment(paths).items():
+def configure_environment(settings: Settings) -> None:
+    """Hand the settings to the DAG tasks this process runs (they resolve them from the
+    environment, as on a worker), and set up the embedded Airflow unless already configured."""
+    settings.paths.airflow_home.mkdir(parents=True, exist_ok=True)
+    os.environ.update(settings.environment())
+    for key, value in airflow_environment(settings).items():
         os.environ.setdefault(key, value)
 
 
@@ -178,12 +180,12 @@ def error_from_log(log_file: Path) -> str | None:
     return "\n".join(message) if message else None
 
 
-def scheduled_date(month: str):
+def scheduled_date(month: Month):
     """The logical date of the scheduled run that loads ``month``: the 25th of the next month."""
     import pendulum
 
-    day = first_day(month)
-    return pendulum.datetime(day.year + day.month // 12, day.month % 12 + 1, 25, 6, tz="UTC")
+    run_month = month.shifted(1)
+    return pendulum.datetime(run_month.year, run_month.month, 25, 6, tz="UTC")
 
 
 def load_dag(dag_id: str):
@@ -202,11 +204,11 @@ def load_dag(dag_id: str):
     return dag
 
 
-def _start(paths: Paths, dag_id: str, report: Callable[[str], None]):
-    configure_environment(paths)
-    report(f"Starting Airflow (embedded, metadata in {paths.airflow_home})...")
+def _start(settings: Settings, dag_id: str, report: Callable[[str], None]):
+    configure_environment(settings)
+    report(f"Starting Airflow (embedded, metadata in {settings.paths.airflow_home})...")
     init_metadata()
-    with _captured(paths.home / "logs" / dag_id / "dagbag.log"):
+    with _captured(settings.paths.logs / dag_id / "dagbag.log"):
         return load_dag(dag_id)
 
 
@@ -227,26 +229,26 @@ def _run_once(dag, logical_date, conf: dict, label: str, log_file: Path) -> RunO
 
 
 def run_months(
-    paths: Paths,
-    months: Sequence[str],
+    settings: Settings,
+    months: Sequence[Month | str],
     *,
     dag_id: str = "customs_monthly",
     report: Callable[[str], None] = print,
     stop_on_failure: bool = True,
 ) -> list[RunOutcome]:
     """Run the DAG once per month, in the order given, in this process."""
-    months = [parse_month(m) for m in months]
-    dag = _start(paths, dag_id, report)
+    parsed = [Month.parse(m) for m in months]
+    dag = _start(settings, dag_id, report)
     outcomes = []
-    width = len(str(len(months)))
-    for index, month in enumerate(months, start=1):
+    width = len(str(len(parsed)))
+    for index, month in enumerate(parsed, start=1):
         # Dated as the scheduler would date it (the 25th of the next month); every param is
         # passed because dag.test() keeps resolved params between runs.
-        log_file = paths.home / "logs" / dag_id / f"{month}.log"
-        outcome = _run_once(dag, scheduled_date(month), {"month": month}, month, log_file)
+        log_file = settings.paths.logs / dag_id / f"{month}.log"
+        outcome = _run_once(dag, scheduled_date(month), {"month": str(month)}, str(month), log_file)
         outcomes.append(outcome)
         report(
-            f"[{index:>{width}}/{len(months)}] {dag_id} {month}: {outcome.state} in "
+            f"[{index:>{width}}/{len(parsed)}] {dag_id} {month}: {outcome.state} in "
             f"{outcome.seconds:.1f} s  (log: {log_file})"
         )
         if not outcome.ok:
@@ -256,13 +258,13 @@ def run_months(
     return outcomes
 
 
-def run_registers(paths: Paths, *, report: Callable[[str], None] = print, as_of=None) -> RunOutcome:
+def run_registers(settings: Settings, *, report: Callable[[str], None] = print, as_of=None) -> RunOutcome:
     """Run the registers DAG once, dated today (as the daily schedule would) unless ``as_of``."""
     import pendulum
 
-    dag = _start(paths, "registers", report)
+    dag = _start(settings, "registers", report)
     logical_date = as_of or pendulum.now("UTC").start_of("day")
-    log_file = paths.home / "logs" / "registers" / f"{logical_date.date().isoformat()}.log"
+    log_file = settings.paths.logs / "registers" / f"{logical_date.date().isoformat()}.log"
     outcome = _run_once(dag, logical_date, {}, logical_date.date().isoformat(), log_file)
     report(f"registers {outcome.month}: {outcome.state} in {outcome.seconds:.1f} s  (log: {log_file})")
     if not outcome.ok:

@@ -47,6 +47,10 @@ class PipelineError(CritminError):
     """A pipeline step failed for a reason other than a bad input file."""
 
 
+class ConfigurationError(CritminError, ValueError):
+    """The deployment is wrong (a suite missing or invalid, a folder absent): retrying cannot help."""
+
+
 def failure_of_input_error(error: InputError) -> dict[str, object]:
     """An input error as one failed rule of a quarantine report."""
     return {

@@ -80,7 +80,7 @@ def publish(paths: Paths) -> dict[str, int]:
                     serving.execute(
                         f"comment on column {target}.{_quote(column)} is {_literal(column_comment)}"
                     )
-                counts[table] = serving.execute(f"select count(*) from {target}").fetchone()[0]
+                (counts[table],) = serving.execute(f"select count(*) from {target}").fetchall()[0]
             serving.execute("detach build")
             serving.execute("checkpoint")
         with staged.open("rb") as handle:

@@ -1,20 +1,41 @@
-"""Where critmin keeps its runtime state, from one environment variable.
+"""Settings, resolved once at an entry point (the CLI, a DAG task) and passed down.
 
-Everything the pipeline writes lives under ``$CRITMIN_HOME`` (default: ``warehouse/`` in the
-repository root). Nothing here touches the disk: the paths are computed, not created.
+Nothing below the entry points reads ``os.environ``: ``Settings.from_env()`` is the one place that
+does. A ``Settings`` holds
+
+- ``paths``: the layout of ``$CRITMIN_HOME`` (default: ``warehouse/`` in the repository root), where
+  everything the pipeline writes lives;
+- the code-side folders the pipeline reads: the dbt project, the Great Expectations suites and the
+  curated registers;
+- the domain constants shared with dbt (the magnet tariff codes, the world partner code), read from
+  the ``vars`` of ``dbt_project.yml``, their one source of truth.
+
+Computing a ``Settings`` touches no file but ``dbt_project.yml``; nothing is created.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 #: The Airflow pool that serializes every task writing ``warehouse.duckdb``: DuckDB allows one
 #: writing process, and a writer blocks even read-only readers.
 WAREHOUSE_POOL = "critmin_warehouse"
 #: The Celery queue served by the single worker on the host that owns the DuckDB files.
 WAREHOUSE_QUEUE = "warehouse"
+
+#: The environment variables ``Settings.from_env`` reads, and what each one sets.
+ENVIRONMENT = {
+    "CRITMIN_HOME": "the runtime directory (default: warehouse/ in the repository)",
+    "CRITMIN_DBT_PROJECT_DIR": "the dbt project (default: dbt_project/ in the repository)",
+    "CRITMIN_EXPECTATIONS_DIR": "the Great Expectations suites (default: expectations/)",
+    "CRITMIN_REGISTERS_DIR": "the curated registers (default: data/registers/)",
+}
 
 
 def repo_root() -> Path:
@@ -31,18 +52,13 @@ class Paths:
 
     home: Path
 
-    @classmethod
-    def from_env(cls) -> Paths:
-        home = os.environ.get("CRITMIN_HOME") or str(repo_root() / "warehouse")
-        return cls(Path(home).expanduser().resolve())
-
     @property
     def landing(self) -> Path:
         return self.home / "landing"
 
-    def landing_dir(self, source: str, month: str) -> Path:
+    def landing_dir(self, source: str, month: object) -> Path:
         """``landing/<source>/<YYYY-MM>/``, e.g. ``landing/gacc/export/2025-05/``."""
-        return self.landing / source / month
+        return self.landing / source / str(month)
 
     @property
     def raw(self) -> Path:
@@ -65,6 +81,11 @@ class Paths:
         return self.home / "airflow"
 
     @property
+    def logs(self) -> Path:
+        """The embedded runner's per-run logs."""
+        return self.home / "logs"
+
+    @property
     def dbt_state(self) -> Path:
         """dbt's target/ and logs/ for in-pipeline runs (never inside the repository)."""
         return self.home / "dbt"
@@ -75,23 +96,85 @@ class Paths:
         return self.home / "docs" / "quality"
 
     @property
+    def quality_docs_index(self) -> Path:
+        return self.quality_docs / "index.html"
+
+    @property
     def gx_state(self) -> Path:
         """Great Expectations' own stores (validation results behind the Data Docs)."""
         return self.home / "gx"
 
 
-def dbt_project_dir() -> Path:
-    return Path(os.environ.get("CRITMIN_DBT_PROJECT_DIR") or repo_root() / "dbt_project")
+@dataclass(frozen=True)
+class Domain:
+    """Constants the Python code and the dbt models share (``vars`` in ``dbt_project.yml``)."""
+
+    magnet_hs8_codes: tuple[str, ...]
+    world_partner_code: str
+
+    @classmethod
+    def from_dbt_project(cls, dbt_project_dir: Path) -> Domain:
+        import yaml
+
+        config = yaml.safe_load((dbt_project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+        variables = config["vars"]
+        return cls(
+            magnet_hs8_codes=tuple(str(code) for code in variables["magnet_hs8_codes"]),
+            world_partner_code=str(variables["world_partner_code"]),
+        )
 
 
-def expectations_dir() -> Path:
-    """The data-quality suites, one JSON file per dataset, versioned with the code."""
-    return Path(os.environ.get("CRITMIN_EXPECTATIONS_DIR") or repo_root() / "expectations")
+@dataclass(frozen=True)
+class Settings:
+    paths: Paths
+    dbt_project_dir: Path
+    expectations_dir: Path
+    registers_dir: Path
+    domain: Domain = field(compare=False)
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings of this process: the environment's values, else the defaults."""
+        env = os.environ if environ is None else environ
+        root = repo_root()
+        return cls.for_home(
+            Path(env.get("CRITMIN_HOME") or root / "warehouse"),
+            dbt_project_dir=Path(env.get("CRITMIN_DBT_PROJECT_DIR") or root / "dbt_project"),
+            expectations_dir=Path(env.get("CRITMIN_EXPECTATIONS_DIR") or root / "expectations"),
+            registers_dir=Path(env.get("CRITMIN_REGISTERS_DIR") or root / "data" / "registers"),
+        )
 
-def magnet_hs8_codes() -> tuple[str, ...]:
-    """The tariff codes of the magnet exports fact: dbt's ``magnet_hs8_codes`` var (one source)."""
-    import yaml
+    @classmethod
+    def for_home(
+        cls,
+        home: Path,
+        *,
+        dbt_project_dir: Path | None = None,
+        expectations_dir: Path | None = None,
+        registers_dir: Path | None = None,
+    ) -> Settings:
+        """Settings for a given runtime directory; code-side folders default to the repository's."""
+        root = repo_root()
+        dbt_dir = (dbt_project_dir or root / "dbt_project").expanduser().resolve()
+        return cls(
+            paths=Paths(home.expanduser().resolve()),
+            dbt_project_dir=dbt_dir,
+            expectations_dir=(expectations_dir or root / "expectations").expanduser().resolve(),
+            registers_dir=(registers_dir or root / "data" / "registers").expanduser().resolve(),
+            domain=Domain.from_dbt_project(dbt_dir),
+        )
 
-    config = yaml.safe_load((dbt_project_dir() / "dbt_project.yml").read_text(encoding="utf-8"))
-    return tuple(str(code) for code in config["vars"]["magnet_hs8_codes"])
+    def environment(self) -> dict[str, str]:
+        """These settings as the environment variables ``from_env`` reads: how an entry point
+        hands them to the DAG tasks it runs in-process."""
+        return {
+            "CRITMIN_HOME": str(self.paths.home),
+            "CRITMIN_DBT_PROJECT_DIR": str(self.dbt_project_dir),
+            "CRITMIN_EXPECTATIONS_DIR": str(self.expectations_dir),
+            "CRITMIN_REGISTERS_DIR": str(self.registers_dir),
+        }
+
+    @property
+    def seeds_dir(self) -> Path:
+        """The code lists (dbt seeds) that both the marts and the gates read."""
+        return self.dbt_project_dir / "seeds" / "reference"

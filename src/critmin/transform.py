@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from critmin.errors import PipelineError
-from critmin.settings import Paths, dbt_project_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
+
+    from critmin.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ PIPELINE_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
 
 
 @contextmanager
-def _environment(values: dict[str, str]):
+def _environment(values: dict[str, str]) -> Iterator[None]:
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
@@ -39,15 +40,17 @@ def _environment(values: dict[str, str]):
                 os.environ[key] = value
 
 
-def run_dbt(paths: Paths, args: Sequence[str], project_dir: Path | None = None) -> object:
+def run_dbt(settings: Settings, args: Sequence[str]) -> Any:
     """Invoke dbt with the project's profile and state under ``$CRITMIN_HOME/dbt``.
 
-    Raises ``PipelineError`` naming each failed node when dbt reports a failure.
+    dbt reads the warehouse path from ``CRITMIN_WAREHOUSE_PATH`` (``profiles.yml``), set here for
+    the duration of the call. Raises ``PipelineError`` naming each failed node when dbt reports a
+    failure.
     """
     from dbt.cli.main import dbtRunner
 
-    project_dir = project_dir or dbt_project_dir()
-    state = paths.dbt_state
+    project_dir: Path = settings.dbt_project_dir
+    state = settings.paths.dbt_state
     state.mkdir(parents=True, exist_ok=True)
     command = [
         *args,
@@ -61,7 +64,7 @@ def run_dbt(paths: Paths, args: Sequence[str], project_dir: Path | None = None) 
         str(state / "logs"),
     ]
     log.info("dbt %s", " ".join(args))
-    env = {"CRITMIN_WAREHOUSE_PATH": str(paths.warehouse_db)}
+    env = {"CRITMIN_WAREHOUSE_PATH": str(settings.paths.warehouse_db)}
     with _environment(env):
         result = dbtRunner().invoke(command)
     if result.success:
@@ -76,6 +79,6 @@ def run_dbt(paths: Paths, args: Sequence[str], project_dir: Path | None = None) 
     raise PipelineError(f"dbt {' '.join(args)} failed:\n{detail}\n  dbt's log: {state / 'logs' / 'dbt.log'}")
 
 
-def build(paths: Paths) -> None:
-    """Rebuild staging, intermediate and marts from the raw tables, with dbt's data tests."""
-    run_dbt(paths, PIPELINE_BUILD_ARGS)
+def build(settings: Settings) -> None:
+    """Rebuild staging, intermediate, audit and marts from the raw tables, with dbt's data tests."""
+    run_dbt(settings, PIPELINE_BUILD_ARGS)

@@ -4,8 +4,15 @@ with
 
 exports as (
 
-    select * from {{ ref('fct_magnet_exports_monthly') }}
-    where hs8_code = '85051110'
+    select
+        month,
+        partner_iso3,
+        -- over the magnet tariff codes; one unknown quantity makes the month's total unknown
+        case when count(*) = count(quantity_t) then sum(quantity_t) end as quantity_t
+
+    from {{ ref('fct_magnet_exports_monthly') }}
+    where hs8_code in ({{ magnet_hs8_codes_sql() }})
+    group by 1, 2
 
 ),
 

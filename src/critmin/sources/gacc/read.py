@@ -189,7 +189,7 @@ def _layout_from_header(path: Path, encoding: str, header: list[str]) -> GaccLay
                 f"unknown header {name if len(name) <= 60 else name[:60] + '…'!r} (column {position})",
                 line=1,
                 hint="this is not a GACC download, or the platform changed its format. Known "
-                f"headers are {known} and their Chinese forms (critmin.gacc.reader.HEADERS)",
+                f"headers are {known} and their Chinese forms (critmin.sources.gacc.read.HEADERS)",
                 rule="headers_known",
             )
         if field in fields:

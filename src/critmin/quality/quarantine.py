@@ -26,7 +26,7 @@ def quarantine_file(
     paths: Paths,
     *,
     source: str,
-    month: str,
+    month: object,
     original_name: str,
     sha256: str | None,
     landing_file: Path | None,
@@ -39,7 +39,7 @@ def quarantine_file(
     ``original_name`` is only ever used as the last component of a path inside the quarantine
     folder: separators and parent references in it cannot lead outside.
     """
-    folder = paths.quarantine / source / month
+    folder = paths.quarantine / source / str(month)
     folder.mkdir(parents=True, exist_ok=True)
     safe_name = original_name.replace("/", "_").replace("\\", "_").lstrip(".") or "unnamed"
     prefix = (sha256 or "unreadable")[:12]
@@ -50,7 +50,7 @@ def quarantine_file(
         shutil.copyfile(raw_object, target)
     report = {
         "source": source,
-        "month": month,
+        "month": str(month),
         "original_name": original_name,
         "landing_path": str(landing_file) if landing_file else None,
         "quarantined_as": str(target),

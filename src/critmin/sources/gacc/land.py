@@ -1,0 +1,164 @@
+"""Land one data month of GACC downloads into the raw zone.
+
+``land_month`` takes the files a data engineer dropped in ``landing/gacc/export/YYYY-MM/``, reads
+each one through (the reader refuses what cannot be a GACC download), copies its bytes into the
+content-addressed raw zone and records it in the manifest. A file the reader refuses is quarantined
+with a report. Landing does not run the quality gates: the DAG does, next.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from critmin.errors import InputError, QualityGateError, failure_of_input_error
+from critmin.quality.quarantine import quarantine_file
+from critmin.raw_zone import ManifestEntry, RawZone, sha256_of
+from critmin.sources.gacc import SOURCE, WHAT_TO_DO
+from critmin.sources.gacc.read import iter_records, read_layout
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from critmin.months import Month
+    from critmin.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    entry: ManifestEntry
+    is_new: bool
+
+
+@dataclass
+class Landing:
+    """What landing a month found: every file checked, the refusals, the month's current files."""
+
+    month: Month
+    folder: Path
+    checked: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[InputError] = field(default_factory=list)
+    current: list[LandedFile] = field(default_factory=list)
+
+    def raise_for_refusals(self, settings: Settings, docs: Path | None = None) -> None:
+        """Fail naming every refused file; or, with nothing refused, when the month has no files."""
+        if self.refused:
+            raise QualityGateError.from_input_errors(
+                str(self.month), SOURCE, self.refused, settings.paths.quarantine, docs
+            )
+        if not self.current:
+            raise InputError(
+                self.folder,
+                f"no files have been landed for {self.month}",
+                hint=f"download the month from the GACC platform and put the CSV files in {self.folder}/",
+                rule="month_has_files",
+            )
+
+
+def _candidates(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.iterdir() if not path.name.startswith("."))
+
+
+def _check_candidate(path: Path) -> None:
+    if path.is_symlink() or not path.is_file():
+        raise InputError(
+            path,
+            "not a regular file (a link or a folder) in the landing folder",
+            hint="put the downloaded CSV files themselves in the month's folder",
+            rule="landing_file_is_regular",
+        )
+    if path.suffix.lower() != ".csv":
+        raise InputError(
+            path,
+            "only CSV downloads from the GACC platform are accepted",
+            hint="download the query result as CSV",
+            rule="file_is_csv",
+        )
+
+
+def check_file(path: Path) -> int:
+    """Read the whole file once (streaming) and return its number of data rows.
+
+    Raises ``InputError`` (with the rule it breaks) for anything the reader refuses: encoding,
+    headers, malformed or truncated rows, non-numeric numbers, and a file without data rows. What
+    the rows say (keys, signs, duplicates, the month) is the raw quality gate's business.
+    """
+    layout = read_layout(path)
+    rows = sum(1 for _ in iter_records(path, layout))
+    if rows == 0:
+        raise InputError(
+            path,
+            "the file has a header but no data rows",
+            hint="the query returned nothing; check the query and download it again",
+            rule="file_has_data_rows",
+        )
+    return rows
+
+
+def _checked(name: str, sha256: str | None, rows: int | None, error: InputError | None) -> dict[str, Any]:
+    return {
+        "source_file": name,
+        "sha256": sha256,
+        "data_rows": rows,
+        "refused_rule": error.rule if error else None,
+        "refused_because": str(error) if error else None,
+    }
+
+
+def land_month(settings: Settings, month: Month) -> Landing:
+    """Land every file of the month's landing folder into the raw zone.
+
+    Every file's bytes go to the raw zone first. A file the reader refuses is quarantined with a
+    report; the others are landed. The result lists every file checked, the refusals, and the
+    month's current files (the latest accepted version of each file name).
+    """
+    paths = settings.paths
+    landing = Landing(month, paths.landing_dir(SOURCE, month))
+    zone = RawZone(paths.raw)
+    landed: list[LandedFile] = []
+    for path in _candidates(landing.folder):
+        sha256, stored = None, None
+        try:
+            _check_candidate(path)
+            sha256 = sha256_of(path)
+            stored = zone.store(path, sha256)
+            rows = check_file(path)
+        except InputError as error:
+            landing.refused.append(error)
+            landing.checked.append(_checked(path.name, sha256, None, error))
+            if sha256 is not None and stored is not None:
+                zone.record(SOURCE, str(month), path.name, sha256, 0, stored, status="quarantined")
+            quarantine_file(
+                paths,
+                source=SOURCE,
+                month=month,
+                original_name=path.name,
+                sha256=sha256,
+                landing_file=path,
+                raw_object=stored,
+                failures=[failure_of_input_error(error)],
+                what_to_do=WHAT_TO_DO.format(month=month),
+            )
+            continue
+        landing.checked.append(_checked(path.name, sha256, rows, None))
+        entry, is_new = zone.record(SOURCE, str(month), path.name, sha256, rows, stored)
+        log.info(
+            "%s %s: %d data rows, sha256 %s",
+            "landed" if is_new else "unchanged",
+            path.name,
+            rows,
+            sha256[:12],
+        )
+        landed.append(LandedFile(entry, is_new))
+    in_folder = {f.entry.original_name for f in landed}
+    new = {f.entry.original_name for f in landed if f.is_new}
+    for entry in zone.current(SOURCE, str(month)):
+        if entry.original_name not in in_folder:
+            log.info("kept %s from an earlier landing (no longer in the folder)", entry.original_name)
+        landing.current.append(LandedFile(entry, entry.original_name in new))
+    return landing

@@ -1,0 +1,109 @@
+"""The steps of the ``customs_monthly`` DAG: land, gate_raw, load, transform, gate_marts, publish.
+
+Each step takes the settings and the data month (parsed once, at the top), and calls the source's
+stage (``critmin.sources.gacc``). A failing step raises a ``CritminError`` whose message says what
+to do; ``critmin.steps.tasks.run`` turns it into a failed Airflow task. Heavy imports (duckdb,
+pandas, dbt, Great Expectations) happen inside the steps, never when the DAG file is parsed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from critmin.errors import CritminError
+from critmin.months import Month, month_for_run
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from critmin.settings import Settings
+    from critmin.sources.gacc.land import Landing
+
+log = logging.getLogger(__name__)
+
+
+def month_of_run(context: Mapping[str, Any]) -> Month:
+    """The run's data month: the ``month`` param, else the month before the logical date."""
+    params = context.get("params") or {}
+    return month_for_run(params.get("month"), context.get("logical_date"))
+
+
+def land(settings: Settings, month: Month | str) -> Landing:
+    """Land the month's downloads into the raw zone and record what was found in the Data Docs.
+
+    A file the reader refuses is quarantined with a report, and the step fails naming it.
+    """
+    from critmin.sources.gacc.gate import record_landing
+    from critmin.sources.gacc.land import land_month
+
+    month = Month.parse(month)
+    landing = land_month(settings, month)
+    docs = record_landing(settings, month, landing.checked)
+    landing.raise_for_refusals(settings, docs)
+    new = sum(1 for f in landing.current if f.is_new)
+    log.info("%s: %d current files (%d new or changed)", month, len(landing.current), new)
+    return landing
+
+
+def gate_raw(settings: Settings, month: Month | str) -> list[dict[str, Any]]:
+    """The raw quality gate: returns the results (warnings included) for the load to record."""
+    from critmin.sources.gacc.gate import gate_raw as run_gate
+
+    return run_gate(settings, Month.parse(month))
+
+
+def load(settings: Settings, month: Month | str, raw_results: list[dict[str, Any]]) -> int:
+    from critmin.sources.gacc.load import load_month
+
+    return load_month(settings, Month.parse(month), raw_results)
+
+
+def _roll_back(settings: Settings, month: Month) -> None:
+    """Put the month's previous partition back and rebuild the marts from it."""
+    from critmin.transform import build
+    from critmin.warehouse import restore_customs_month
+
+    restore_customs_month(settings.paths.warehouse_db, month)
+    try:
+        build(settings)
+    except CritminError:
+        log.exception("rebuilding the marts after restoring %s failed too", month)
+
+
+def transform(settings: Settings, month: Month | str) -> None:
+    """dbt build. A failure restores the month's previous partition (the task then fails without
+    retry: a retry would build the restored month and publish it as if this run had worked)."""
+    from critmin.transform import build
+
+    month = Month.parse(month)
+    log.info("building the marts after loading %s", month)
+    try:
+        build(settings)
+    except CritminError:
+        _roll_back(settings, month)
+        raise
+
+
+def gate_marts(settings: Settings, month: Month | str) -> list[dict[str, Any]]:
+    """The mart quality gate; on success, records every result in marts.data_quality_results."""
+    from critmin.sources.gacc.gate import gate_marts as run_gate
+    from critmin.transform import run_dbt
+    from critmin.warehouse import record_results
+
+    month = Month.parse(month)
+    try:
+        results = run_gate(settings, month)
+    except CritminError:
+        _roll_back(settings, month)
+        raise
+    record_results(settings.paths.warehouse_db, month, results)
+    run_dbt(settings, ["build", "--select", "data_quality_results"])
+    return results
+
+
+def publish(settings: Settings) -> dict[str, int]:
+    """Publish the marts: a new serving.duckdb, renamed into place."""
+    from critmin.publish import publish as publish_marts
+
+    return publish_marts(settings.paths)

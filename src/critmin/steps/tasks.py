@@ -1,0 +1,33 @@
+"""How a step runs as an Airflow task: the task is the entry point, so it resolves the settings
+from the environment once and passes them to the step; a failure that a retry cannot fix (a bad
+input file, a broken deployment) fails the task at once, with the step's message."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+from critmin.errors import CritminError
+from critmin.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+T = TypeVar("T")
+
+
+def fail_without_retry(error: Exception) -> NoReturn:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    raise AirflowFailException(str(error)) from error
+
+
+def run(step: Callable[..., T], *args: Any, retry: bool = False) -> T:
+    """Call ``step(settings, *args)``. With ``retry``, a failure is left to Airflow's retries (for
+    steps whose failure can be passing, such as a lock held by another process)."""
+    settings = Settings.from_env()
+    if retry:
+        return step(settings, *args)
+    try:
+        return step(settings, *args)
+    except CritminError as error:
+        fail_without_retry(error)

@@ -1,0 +1,154 @@
+"""What the sources hand the warehouse: a customs month's partition (replaced in one transaction,
+the previous one kept aside for ``restore_customs_month``), the registers (replaced whole) and the
+data-quality results of a month."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from critmin.warehouse.connection import append_frame, insert_rows, transaction, writing
+from critmin.warehouse.tables import (
+    BEFORE_LOAD,
+    CUSTOMS_PARTITIONED,
+    GACC_EXPORT_FILES,
+    GACC_EXPORT_ROWS,
+    QUALITY_RESULTS,
+    REGISTER_TABLES,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from pathlib import Path
+
+    import duckdb
+    import pandas as pd
+
+    from critmin.months import Month
+
+log = logging.getLogger(__name__)
+
+
+# --- customs month partitions ---------------------------------------------------------------------
+
+
+class CustomsMonthLoad:
+    """The month's new partition being written, inside ``customs_month_load``'s transaction."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, month: Month) -> None:
+        self.connection = connection
+        self.month = month
+        self.rows = 0
+
+    def add_rows(self, frame: pd.DataFrame, sha256: str) -> int:
+        """Rows of one file (columns named as in ``raw.gacc_export_rows``, values as text)."""
+        added = append_frame(
+            self.connection,
+            GACC_EXPORT_ROWS,
+            frame,
+            {"data_month": self.month.first_day, "source_file_sha256": sha256},
+        )
+        self.rows += added
+        return added
+
+    def add_file(self, file: Mapping[str, Any]) -> None:
+        """One file's row of ``raw.gacc_export_files`` (its month is the partition's)."""
+        insert_rows(self.connection, GACC_EXPORT_FILES, [{**file, "data_month": self.month.first_day}])
+
+    def record_results(self, results: Iterable[Mapping[str, Any]]) -> None:
+        replace_results(self.connection, self.month, results)
+
+
+def _copy_partition(connection: duckdb.DuckDBPyConnection, source: str, target: str, month: Month) -> None:
+    """Make the month's partition of ``target`` a copy of that of ``source``."""
+    day = month.first_day
+    connection.execute(f"delete from {target} where data_month = ?", [day])
+    connection.execute(f"insert into {target} from {source} where data_month = ?", [day])
+
+
+@contextmanager
+def customs_month_load(path: Path, month: Month) -> Iterator[CustomsMonthLoad]:
+    """Replace the month's customs partition with what the block adds, in one transaction.
+
+    The partition it replaces is kept aside for ``restore_customs_month``. An exception in the
+    block rolls everything back: the previous partition stays as it was.
+    """
+    with writing(path) as connection, transaction(connection):
+        for table in CUSTOMS_PARTITIONED:
+            _copy_partition(connection, table, f"{table}{BEFORE_LOAD}", month)
+            connection.execute(f"delete from {table} where data_month = ?", [month.first_day])
+        yield CustomsMonthLoad(connection, month)
+
+
+def restore_customs_month(path: Path, month: Month) -> None:
+    """Put back the partition the last load replaced (an empty one for a month that was new)."""
+    with writing(path) as connection, transaction(connection):
+        for table in CUSTOMS_PARTITIONED:
+            _copy_partition(connection, f"{table}{BEFORE_LOAD}", table, month)
+    log.warning("restored the partition of %s as it was before this run's load", month)
+
+
+# --- registers ------------------------------------------------------------------------------------
+
+
+def replace_registers(
+    path: Path,
+    rows: Mapping[str, Sequence[Mapping[str, Any]]],
+    month: Month,
+    results: Iterable[Mapping[str, Any]],
+) -> None:
+    """Replace every register table with ``rows`` (table -> column dicts), in one transaction,
+    with the gate's results recorded under ``month``."""
+    unknown = set(rows) - set(REGISTER_TABLES)
+    if unknown:
+        raise KeyError(f"not register tables: {sorted(unknown)}")
+    with writing(path) as connection, transaction(connection):
+        for table in REGISTER_TABLES:
+            connection.execute(f"delete from {table}")
+            insert_rows(connection, table, rows.get(table, ()))
+        replace_results(connection, month, results)
+
+
+# --- data-quality results -------------------------------------------------------------------------
+
+
+def replace_results(
+    connection: duckdb.DuckDBPyConnection, month: Month, results: Iterable[Mapping[str, Any]]
+) -> int:
+    """Replace the month's results for the datasets present in ``results`` (inside the caller's
+    transaction, if any), so the table holds the latest validation of every loaded month.
+    Returns the number of rows written."""
+    results = list(results)
+    validated_at = datetime.now(UTC)
+    day = month.first_day
+    for dataset in sorted({r["dataset"] for r in results}):
+        connection.execute(
+            f"delete from {QUALITY_RESULTS} where data_month = ? and dataset = ?", [day, dataset]
+        )
+    insert_rows(
+        connection,
+        QUALITY_RESULTS,
+        [
+            {
+                "data_month": day,
+                "dataset": r["dataset"],
+                "batch": r["batch"],
+                "rule": r["rule"],
+                "expectation_type": r["expectation"],
+                "severity": r["severity"],
+                "success": bool(r["success"]),
+                "observed_value": r["observed_value"],
+                "unexpected_count": r["unexpected_count"],
+                "validated_at": validated_at,
+            }
+            for r in results
+        ],
+    )
+    return len(results)
+
+
+def record_results(path: Path, month: Month, results: Iterable[Mapping[str, Any]]) -> int:
+    with writing(path) as connection:
+        return replace_results(connection, month, results)

@@ -1,0 +1,120 @@
+"""Every table the pipeline writes in ``warehouse.duckdb`` (dbt reads them as sources), defined once."""
+
+from __future__ import annotations
+
+GACC_EXPORT_ROWS = "raw.gacc_export_rows"
+GACC_EXPORT_FILES = "raw.gacc_export_files"
+QUALITY_RESULTS = "audit.data_quality_results"
+#: The month's partition as it was before the last load, to restore if a later step fails.
+BEFORE_LOAD = "__before_load"
+
+#: Every table the pipeline writes (dbt reads them as sources): name -> (column, type) pairs.
+TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    GACC_EXPORT_ROWS: (
+        ("data_month", "date not null"),
+        ("source_file_sha256", "varchar not null"),
+        ("source_line", "integer not null"),
+        ("file_month", "varchar"),
+        ("hs8_code", "varchar"),
+        ("commodity_name", "varchar"),
+        ("partner_code", "varchar"),
+        ("partner_name", "varchar"),
+        ("regime_code", "varchar"),
+        ("regime_name", "varchar"),
+        ("province_code", "varchar"),
+        ("province_name", "varchar"),
+        ("quantity", "decimal(18, 3)"),
+        ("unit", "varchar"),
+        ("supplementary_quantity", "decimal(18, 3)"),
+        ("supplementary_unit", "varchar"),
+        ("value_usd", "decimal(18, 2)"),
+        ("value_cny", "decimal(18, 2)"),
+    ),
+    GACC_EXPORT_FILES: (
+        ("data_month", "date not null"),
+        ("sha256", "varchar not null"),
+        ("original_name", "varchar not null"),
+        ("data_rows", "integer not null"),
+        ("landed_at", "timestamptz not null"),
+        ("landing_sequence", "integer not null"),
+        ("header_language", "varchar not null"),
+        ("has_partner_column", "boolean not null"),
+        ("value_currency", "varchar"),
+    ),
+    "raw.register_agreements": (
+        ("agreement_id", "varchar"),
+        ("title", "varchar"),
+        ("announced_on", "date"),
+        ("is_binding", "boolean"),
+        ("is_conditional", "boolean"),
+        ("status", "varchar"),
+        ("summary", "varchar"),
+        ("source_file", "varchar"),
+        ("file_sha256", "varchar"),
+    ),
+    "raw.register_agreement_parties": (
+        ("agreement_id", "varchar"),
+        ("party_order", "integer"),
+        ("party_name", "varchar"),
+        ("party_kind", "varchar"),
+        ("country_iso2", "varchar"),
+    ),
+    "raw.register_agreement_instruments": (("agreement_id", "varchar"), ("instrument", "varchar")),
+    "raw.register_agreement_amounts": (
+        ("agreement_id", "varchar"),
+        ("amount_order", "integer"),
+        ("amount", "decimal(20, 2)"),
+        ("currency", "varchar"),
+        ("qualifier", "varchar"),
+        ("purpose", "varchar"),
+        ("is_headline", "boolean"),
+        ("as_stated", "varchar"),
+    ),
+    "raw.register_agreement_terms": (("agreement_id", "varchar"), ("term", "varchar")),
+    "raw.register_agreement_minerals": (("agreement_id", "varchar"), ("mineral", "varchar")),
+    "raw.register_agreement_sources": (("agreement_id", "varchar"), ("source_url", "varchar")),
+    "raw.register_policy_events": (
+        ("event_id", "varchar"),
+        ("event_on", "date"),
+        ("authority", "varchar"),
+        ("reference", "varchar"),
+        ("event_type", "varchar"),
+        ("summary", "varchar"),
+        ("in_force_until", "date"),
+        ("source_urls", "varchar"),
+        ("source_file", "varchar"),
+    ),
+    "raw.register_fx_rates": (
+        ("currency", "varchar"),
+        ("usd_per_unit", "decimal(20, 10)"),
+        ("valid_from", "date"),
+        ("source", "varchar"),
+    ),
+    QUALITY_RESULTS: (
+        ("data_month", "date not null"),
+        ("dataset", "varchar not null"),
+        ("batch", "varchar not null"),
+        ("rule", "varchar not null"),
+        ("expectation_type", "varchar not null"),
+        ("severity", "varchar not null"),
+        ("success", "boolean not null"),
+        ("observed_value", "varchar"),
+        ("unexpected_count", "bigint"),
+        ("validated_at", "timestamptz not null"),
+    ),
+}
+#: The register tables, replaced whole by each registers load.
+REGISTER_TABLES = tuple(name for name in TABLES if name.startswith("raw.register_"))
+#: Tables partitioned by ``data_month`` whose partition a customs load replaces.
+CUSTOMS_PARTITIONED = (GACC_EXPORT_ROWS, GACC_EXPORT_FILES)
+
+
+def ddl() -> str:
+    """Create every schema and table that does not exist yet (idempotent)."""
+    statements = ["create schema if not exists raw;", "create schema if not exists audit;"]
+    for table, columns in TABLES.items():
+        body = ",\n    ".join(f"{name} {kind}" for name, kind in columns)
+        statements.append(f"create table if not exists {table} (\n    {body}\n);")
+    for table in CUSTOMS_PARTITIONED:
+        statements.append(f"create table if not exists {table}{BEFORE_LOAD} as from {table} limit 0;")
+    return "\n".join(statements)
