@@ -2,7 +2,11 @@
 and leaves what users see untouched; the month then runs cleanly once the file is fixed.
 
 Each case starts from a home where one month (2025-09) is already published, drops a bad download
-for 2025-10 next to that month's good world-total file, and runs 2025-10 through the DAG.
+for 2025-10 next to that month's good world-total file, and runs 2025-10 through the steps of
+customs_monthly, in the DAG's order, in this process (the functions the DAG's tasks call). Once
+the file is fixed, the month lands, passes the raw gate and loads exactly the good rows. A few
+cases, one per place a file can be refused (landing, the raw gate, the mart gate), go through the
+DAG itself, end to end, and check that the fixed month is served.
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLE_LANDING, SESSION_DIR
+from conftest import SAMPLE_LANDING, SESSION_DIR, settings_for
 
 from critmin.embedded import run_months
+from critmin.errors import CritminError
 from critmin.settings import Paths
-
-pytestmark = pytest.mark.e2e
+from critmin.steps import customs_monthly as steps
 
 MONTH = "2025-10"
 SAMPLE_MONTH = SAMPLE_LANDING / "gacc" / "export" / MONTH
@@ -87,6 +91,25 @@ CASES = {
 }
 
 
+#: One case per place a download can be refused: these also run through the DAG, end to end.
+THROUGH_THE_DAG = {"utf-16", "negative-quantity", "partners-above-world-total"}
+
+
+def run_steps(paths: Paths) -> str | None:
+    """customs_monthly's steps for MONTH, in the DAG's order; the error message, or None."""
+    settings = settings_for(paths)
+    try:
+        steps.land(settings, MONTH)
+        results = steps.gate_raw(settings, MONTH)
+        steps.load(settings, MONTH, results)
+        steps.transform(settings, MONTH)
+        steps.gate_marts(settings, MONTH)
+        steps.publish(settings)
+    except CritminError as error:
+        return str(error)
+    return None
+
+
 @pytest.fixture(scope="module")
 def published():
     """A home with 2025-09 published: the state users see before each bad month arrives."""
@@ -97,7 +120,7 @@ def published():
     saved = os.environ.get("CRITMIN_HOME")
     os.environ["CRITMIN_HOME"] = str(paths.home)
     try:
-        (outcome,) = run_months(paths, ["2025-09"], report=lambda _: None)
+        (outcome,) = run_months(settings_for(paths), ["2025-09"], report=lambda _: None)
     finally:
         os.environ["CRITMIN_HOME"] = saved or ""
     assert outcome.ok, outcome.error
@@ -129,16 +152,21 @@ def _reports(paths: Paths) -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.report.json"))]
 
 
-def _assert_refused_then_fixed(paths: Paths, bad_name: str, rule: str) -> None:
+def _assert_refused(paths: Paths, bad_name: str, rule: str, *, through_the_dag: bool) -> None:
     serving_before = _digest(paths.serving_db)
     warehouse_before = _warehouse_rows(paths)
 
-    (outcome,) = run_months(paths, [MONTH], report=lambda _: None)
+    if through_the_dag:
+        (outcome,) = run_months(settings_for(paths), [MONTH], report=lambda _: None)
+        assert not outcome.ok
+        error = outcome.error
+    else:
+        error = run_steps(paths)
+    assert error is not None, "the month must be refused"
 
-    assert not outcome.ok
-    assert rule in outcome.error, outcome.error
-    assert bad_name in outcome.error, outcome.error
-    assert MONTH in outcome.error
+    assert rule in error, error
+    assert bad_name in error, error
+    assert MONTH in error
     assert _digest(paths.serving_db) == serving_before, "serving.duckdb must not change"
     assert _warehouse_rows(paths) == warehouse_before, "the warehouse keeps its previous state"
     reports = _reports(paths)
@@ -151,26 +179,50 @@ def _assert_refused_then_fixed(paths: Paths, bad_name: str, rule: str) -> None:
     if report["sha256"]:
         assert list(paths.raw.glob(f"objects/*/{report['sha256']}*")), "the bytes stay in the raw zone"
     docs = paths.quality_docs / "index.html"
-    assert docs.as_uri() in outcome.error, "the message links the Data Docs"
+    assert docs.as_uri() in error, "the message links the Data Docs"
     pages = [p for p in (paths.quality_docs / "validations").rglob("*.html") if MONTH in str(p)]
     assert pages, "the Data Docs have a page for the refused month's run"
 
-    # The fix: the good download under the same name; the month now goes through.
+
+def _month_rows(db: Path, table: str, column: str) -> int:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(f"select count(*) from {table} where {column} = ?", [f"{MONTH}-01"]).fetchone()[0]
+
+
+def _assert_fixed(paths: Paths, bad_name: str, *, through_the_dag: bool) -> None:
+    """The fix: the good download under the same name; the month now goes through."""
     shutil.copy(SAMPLE_MONTH / GOOD_PARTNER_FILE, paths.landing_dir("gacc/export", MONTH) / bad_name)
-    (outcome,) = run_months(paths, [MONTH], report=lambda _: None)
-    assert outcome.ok, outcome.error
-    with duckdb.connect(str(paths.serving_db), read_only=True) as con:
-        served = con.execute(
-            "select count(*) from marts.fct_magnet_exports_monthly where month = ?", [f"{MONTH}-01"]
-        ).fetchone()[0]
-    assert served == 2  # the world total and the United States, as published for 2025-10
+    if through_the_dag:
+        (outcome,) = run_months(settings_for(paths), [MONTH], report=lambda _: None)
+        assert outcome.ok, outcome.error
+        # the world total and the United States, as published for 2025-10
+        assert _month_rows(paths.serving_db, "marts.fct_magnet_exports_monthly", "month") == 2
+    else:
+        settings = settings_for(paths)
+        steps.land(settings, MONTH)
+        results = steps.gate_raw(settings, MONTH)
+        assert steps.load(settings, MONTH, results) == 2  # the world total and the United States
+        assert _month_rows(paths.warehouse_db, "raw.gacc_export_rows", "data_month") == 2
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+def _assert_refused_then_fixed(paths: Paths, bad_name: str, rule: str, *, through_the_dag: bool) -> None:
+    _assert_refused(paths, bad_name, rule, through_the_dag=through_the_dag)
+    _assert_fixed(paths, bad_name, through_the_dag=through_the_dag)
+
+
+@pytest.mark.parametrize("case", sorted(set(CASES) - THROUGH_THE_DAG))
 def test_bad_download_is_refused_quarantined_and_fixable(home, case):
     content, rule = CASES[case]
     (home.landing_dir("gacc/export", MONTH) / GOOD_PARTNER_FILE).write_bytes(content)
-    _assert_refused_then_fixed(home, GOOD_PARTNER_FILE, rule)
+    _assert_refused_then_fixed(home, GOOD_PARTNER_FILE, rule, through_the_dag=False)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("case", sorted(THROUGH_THE_DAG))
+def test_bad_download_is_refused_and_fixable_through_the_dag(home, case):
+    content, rule = CASES[case]
+    (home.landing_dir("gacc/export", MONTH) / GOOD_PARTNER_FILE).write_bytes(content)
+    _assert_refused_then_fixed(home, GOOD_PARTNER_FILE, rule, through_the_dag=True)
 
 
 def test_a_link_escaping_the_landing_folder_is_refused(home, tmp_path):
@@ -178,16 +230,17 @@ def test_a_link_escaping_the_landing_folder_is_refused(home, tmp_path):
     outside.write_bytes(gb(HEADER + row()))
     link = home.landing_dir("gacc/export", MONTH) / GOOD_PARTNER_FILE
     link.symlink_to(Path("..") / ".." / ".." / ".." / ".." / outside)
-    _assert_refused_then_fixed(home, GOOD_PARTNER_FILE, "landing_file_is_regular")
+    _assert_refused_then_fixed(home, GOOD_PARTNER_FILE, "landing_file_is_regular", through_the_dag=False)
     assert outside.exists(), "the link's target is never touched"
 
 
+@pytest.mark.e2e
 def test_names_with_quotes_commas_and_semicolons_load_verbatim(home):
     name = """exports "Q4"; partners, v2 'final'.csv"""
     partner_name = """Korea, Rep. "South"; 'ROK'"""
     folder = home.landing_dir("gacc/export", MONTH)
     (folder / name).write_bytes(gb(HEADER + row(partner="133", name=partner_name.replace('"', '""'))))
-    (outcome,) = run_months(home, [MONTH], report=lambda _: None)
+    (outcome,) = run_months(settings_for(home), [MONTH], report=lambda _: None)
     assert outcome.ok, outcome.error
     with duckdb.connect(str(home.warehouse_db), read_only=True) as con:
         names = con.execute(
@@ -200,13 +253,14 @@ def test_names_with_quotes_commas_and_semicolons_load_verbatim(home):
     assert (partner_name,) in partners
 
 
+@pytest.mark.e2e
 def test_the_demo_month_of_may_2025_is_a_warning_not_a_failure(home):
     folder = home.landing_dir("gacc/export", "2025-04")
     shutil.copytree(SAMPLE_LANDING / "gacc" / "export" / "2025-04", folder, dirs_exist_ok=True)
     shutil.copytree(
         SAMPLE_LANDING / "gacc" / "export" / "2025-05", home.landing_dir("gacc/export", "2025-05")
     )
-    outcomes = run_months(home, ["2025-04", "2025-05"], report=lambda _: None)
+    outcomes = run_months(settings_for(home), ["2025-04", "2025-05"], report=lambda _: None)
     assert all(o.ok for o in outcomes), [o.error for o in outcomes]
     with duckdb.connect(str(home.serving_db), read_only=True) as con:
         rows = con.execute(
