@@ -35,7 +35,7 @@ rated as (
         on amounts.agreement_id = agreements.agreement_id
     left join rates
         on amounts.currency = rates.currency
-        and rates.valid_from <= agreements.announced_on
+        and agreements.announced_on >= rates.valid_from
 
 )
 

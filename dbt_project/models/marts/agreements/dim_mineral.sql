@@ -12,7 +12,6 @@ select
     mineral as mineral_id,
     regexp_matches(mineral, '^[A-Z][a-z]?$') as is_element,
     case when regexp_matches(mineral, '^[A-Z][a-z]?$') then mineral end as element_symbol,
-    mineral in ({% for s in var('rare_earth_symbols') %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %})
-        as is_rare_earth_element
+    mineral in ({{ rare_earth_symbols_sql() }}) as is_rare_earth_element
 
 from minerals
