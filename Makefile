@@ -2,8 +2,8 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-# Runtime state (landing, raw zone, DuckDB files, embedded Airflow) lives here.
-export CRITMIN_HOME ?= $(CURDIR)/warehouse
+# Runtime state (landing, raw zone, DuckDB files, embedded Airflow) lives in $CRITMIN_HOME, by
+# default warehouse/ here (critmin.settings decides; set CRITMIN_HOME to move it).
 # Never let uv download a Python build: the machine's Python 3.11 is used.
 export UV_PYTHON_DOWNLOADS := never
 # Trust the machine's certificate store (corporate or mirror CAs), as pip and curl do.
@@ -14,7 +14,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTHON_FOR_TOOLS := $(or $(shell command -v python3.11 2>/dev/null),python3)
 VENV_STAMP := .venv/.critmin-installed
 
-.PHONY: help install demo run-month run-registers show test lint bench
+.PHONY: help install demo run-month run-registers show test test-fast lint bench
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -47,9 +47,15 @@ show: $(VENV_STAMP) ## Print the latest month (or MONTH=YYYY-MM) from serving.du
 test: $(VENV_STAMP) ## Run the test suite (unit, dbt, DAG integrity, end to end)
 	$(UV) run --frozen pytest
 
-lint: $(VENV_STAMP) ## Lint Python with ruff
+test-fast: $(VENV_STAMP) ## The inner loop: every test but the end-to-end runs of the DAGs
+	$(UV) run --frozen pytest -m "not e2e"
+
+lint: $(VENV_STAMP) ## ruff, the import-layer contract, mypy on src/, sqlfluff on the dbt models
 	$(UV) run --frozen ruff check src dags tests scripts
 	$(UV) run --frozen ruff format --check src dags tests scripts
+	$(UV) run --frozen lint-imports
+	$(UV) run --frozen mypy
+	$(UV) run --frozen sqlfluff lint dbt_project/models dbt_project/tests
 
 bench: $(VENV_STAMP) ## Benchmarks on seeded SYNTHETIC data: reader speed and memory, month land + load
 	$(UV) run --frozen python scripts/bench.py

@@ -47,8 +47,8 @@ raw_per_file as (
     from export_rows
     inner join export_files
         on
-            export_rows.month = export_files.month
-            and export_rows.source_file_sha256 = export_files.source_file_sha256
+        export_rows.month = export_files.month
+        and export_rows.source_file_sha256 = export_files.source_file_sha256
     where export_rows.hs8_code in ({{ magnet_hs8_codes_sql() }})
     group by 1, 2, 3, 4
 
@@ -118,15 +118,15 @@ reconciled as (
     from facts
     full outer join raw_keys
         on
-            facts.month = raw_keys.month
-            and facts.hs8_code = raw_keys.hs8_code
-            and facts.partner_code = raw_keys.partner_code
+        facts.month = raw_keys.month
+        and facts.hs8_code = raw_keys.hs8_code
+        and facts.partner_code = raw_keys.partner_code
     left join raw_per_file as named_file
         on
-            facts.month = named_file.month
-            and facts.hs8_code = named_file.hs8_code
-            and facts.partner_code = named_file.partner_code
-            and facts.source_file_sha256 = named_file.source_file_sha256
+        facts.month = named_file.month
+        and facts.hs8_code = named_file.hs8_code
+        and facts.partner_code = named_file.partner_code
+        and facts.source_file_sha256 = named_file.source_file_sha256
 
 )
 

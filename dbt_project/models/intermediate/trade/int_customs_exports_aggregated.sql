@@ -40,12 +40,13 @@ summed_per_file as (
         export_files.landing_sequence,
         -- a sum with one unknown or non-kilogram quantity is unknown, never a smaller number
         case
-            when count(*) = count(
-                case
-                    when coalesce(export_rows.is_unit_kilogram, hs8_codes.first_unit_code = '09')
-                        then export_rows.quantity_first_unit
-                end
-            )
+            when
+                count(*) = count(
+                    case
+                        when coalesce(export_rows.is_unit_kilogram, hs8_codes.first_unit_code = '09')
+                            then export_rows.quantity_first_unit
+                    end
+                )
                 then sum(export_rows.quantity_first_unit)
         end as quantity_kg,
         -- a sum with one unknown value is unknown

@@ -30,14 +30,16 @@ events as (
 
 bounds as (
 
-    select min(month) as first_month, max(month) as last_month
+    select
+        min(month) as first_month,
+        max(month) as last_month
     from (
         select month from exports
         union all
         select cast(date_trunc('month', announced_on) as date) from agreements
         union all
         select cast(date_trunc('month', event_on) as date) from events
-    )
+    ) as dated
 
 ),
 
@@ -67,7 +69,8 @@ events_by_month as (
     select
         cast(date_trunc('month', event_on) as date) as month,
         count(*) as export_control_events,
-        string_agg(reference || ' (' || event_type || ')', '; ' order by event_on) as export_control_event_refs
+        string_agg(reference || ' (' || event_type || ')', '; ' order by event_on)
+            as export_control_event_refs
 
     from events
     group by 1

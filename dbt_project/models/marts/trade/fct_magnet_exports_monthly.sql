@@ -21,7 +21,10 @@ partners as (
 
 world_totals as (
 
-    select month, hs8_code, quantity_kg as world_quantity_kg
+    select
+        month,
+        hs8_code,
+        quantity_kg as world_quantity_kg
     from exports
     where partner_code = '{{ var("world_partner_code") }}'
 
