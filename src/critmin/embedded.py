@@ -208,8 +208,20 @@ def _start(settings: Settings, dag_id: str, report: Callable[[str], None]):
     configure_environment(settings)
     report(f"Starting Airflow (embedded, metadata in {settings.paths.airflow_home})...")
     init_metadata()
+    _enable_critmin_loggers()
     with _captured(settings.paths.logs / dag_id / "dagbag.log"):
         return load_dag(dag_id)
+
+
+def _enable_critmin_loggers() -> None:
+    """Airflow configures logging with ``disable_existing_loggers``: a critmin module imported
+    before Airflow (by a caller of this runner) would have its logger silenced, and its warnings
+    would be missing from the run logs."""
+    import logging
+
+    for name, logger in logging.root.manager.loggerDict.items():
+        if (name == "critmin" or name.startswith("critmin.")) and isinstance(logger, logging.Logger):
+            logger.disabled = False
 
 
 def _run_once(dag, logical_date, conf: dict, label: str, log_file: Path) -> RunOutcome:
