@@ -141,6 +141,45 @@ def test_parse_number(text, expected):
     assert parse_number(text) == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "406,5",
+        "1,2",
+        "1,23",
+        "1,2345",
+        ",123",
+        "1.2e5",
+        "1_000",
+        "١٢٣",
+        "１２３",
+        "12.",
+        ".5",
+        "1,234.5.6",
+        "inf",
+    ],
+)
+def test_numbers_not_written_as_gacc_writes_them_are_refused(text):
+    with pytest.raises(ValueError, match="not a number as GACC writes it"):
+        parse_number(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("1,234,567.25", Decimal("1234567.25")), ("0.5", Decimal("0.5"))]
+)
+def test_grouped_and_decimal_numbers_are_read(text, expected):
+    assert parse_number(text) == expected
+
+
+def test_a_decimal_comma_is_refused_naming_file_line_column_and_value(tmp_path):
+    path = _write(tmp_path, '"Commodity code","Quantity",\n"85051110","406,5",\n')
+    with pytest.raises(InputError) as error:
+        list(iter_records(path))
+    message = str(error.value)
+    assert error.value.line == 2 and error.value.column == "Quantity" and "'406,5'" in message
+    assert str(path) in message and "numbers_are_numeric" in message
+
+
 def test_unknown_header_names_the_file_and_the_header(tmp_path):
     path = _write(tmp_path, '"Commodity code","Quantity","Mystery",\n"85051110","1","x",\n')
     with pytest.raises(InputError) as error:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -46,6 +47,8 @@ _CHINESE_HEADERS = {header for headers in HEADERS.values() for header in headers
 NUMERIC_FIELDS = ("quantity", "supplementary_quantity", "value_usd", "value_cny")
 REQUIRED_FIELDS = ("hs8_code", "quantity")
 MISSING = "?"
+#: A number as GACC writes it: ``1234``, ``1,234,567``, ``1,234.5``, ``0.25`` (ASCII digits only).
+_GACC_NUMBER = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?", re.ASCII)
 _CHUNK = 1 << 16
 
 
@@ -214,17 +217,26 @@ def _layout_from_header(path: Path, encoding: str, header: list[str]) -> GaccLay
 
 
 def parse_number(text: str) -> Decimal | None:
-    """``"315,286"`` -> ``Decimal(315286)``; ``"?"`` or empty -> ``None``; anything else raises."""
+    """``"315,286"`` -> ``Decimal(315286)``; ``"?"`` or empty -> ``None``; anything else raises.
+
+    Only the forms GACC writes are numbers: ASCII digits, optionally grouped in threes by commas,
+    with an optional decimal point (a minus sign is read, so the raw gate can name a negative
+    quantity by its rule). A decimal comma (``406,5``), an exponent, underscores or non-ASCII
+    digits are signs of a file re-saved by a spreadsheet in another locale, where a silent factor
+    of 10 or 1000 would be the worst kind of error: they are refused.
+    """
     text = text.strip()
     if text in ("", MISSING):
         return None
+    if not _GACC_NUMBER.fullmatch(text):
+        raise ValueError(
+            f"{text!r} is not a number as GACC writes it (digits, commas between groups of three, "
+            "a decimal point): was the file re-saved by a spreadsheet in another locale?"
+        )
     try:
-        value = Decimal(text.replace(",", ""))
-    except InvalidOperation:
+        return Decimal(text.replace(",", ""))
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
         raise ValueError(f"{text!r} is not a number") from None
-    if not value.is_finite():
-        raise ValueError(f"{text!r} is not a number")
-    return value
 
 
 def parse_yyyymm(text: str) -> str | None:
