@@ -65,7 +65,7 @@ def customs_monthly():
         from critmin.steps.tasks import run
 
         month = steps.month_of_run(context)
-        run(steps.land, month)
+        run(steps.land, month, steps.latest_month_of_run(context))
         return str(month)
 
     @task

@@ -206,3 +206,85 @@ def test_the_manifest_records_the_order_of_landing(settings, paths):
     land_sample_month(paths, "2025-05")
     land_month(settings, "2025-05")
     assert [m["sequence"] for m in _manifest_lines(paths)] == [1, 2, 3, 4]
+
+
+def test_a_linked_month_folder_is_refused_and_nothing_outside_the_home_is_touched(settings, paths, tmp_path):
+    elsewhere = tmp_path / "some" / "other" / "dir"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "notes.txt").write_text("not a download", encoding="utf-8")
+    (elsewhere / "85051110.csv").write_text(
+        '"Commodity code","Quantity",\n"85051110","7",\n', encoding="utf-8"
+    )
+    before = sorted((p.name, p.read_bytes()) for p in elsewhere.iterdir())
+    link = paths.landing_dir("gacc/export", "2024-02")
+    link.parent.mkdir(parents=True)
+    link.symlink_to(elsewhere, target_is_directory=True)
+
+    with pytest.raises(InputError, match="landing_folder_is_regular") as error:
+        land_month(settings, "2024-02")
+
+    assert str(link) in str(error.value) and "moved nothing" in str(error.value)
+    assert sorted((p.name, p.read_bytes()) for p in elsewhere.iterdir()) == before
+    assert not paths.quarantine.exists() or not any(paths.quarantine.rglob("*"))
+    assert RawZone(paths.raw).entries() == []
+
+
+def test_a_linked_landing_folder_above_the_month_is_refused_too(settings, paths, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "2024-02").mkdir(parents=True)
+    (elsewhere / "2024-02" / "notes.txt").write_text("x", encoding="utf-8")
+    paths.landing_dir("gacc/export", "2024-02").parent.parent.mkdir(parents=True)
+    paths.landing_dir("gacc/export", "2024-02").parent.symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(InputError, match="landing_folder_is_regular"):
+        land_month(settings, "2024-02")
+    assert (elsewhere / "2024-02" / "notes.txt").exists()
+
+
+def test_a_data_month_after_the_current_month_is_refused(settings, paths):
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    folder = land_sample_month(paths, "2025-09")
+    future = paths.landing_dir("gacc/export", "2031-01")
+    future.parent.mkdir(parents=True, exist_ok=True)
+    folder.rename(future)
+    context = {"dag_run": SimpleNamespace(run_after=datetime(2026, 11, 29, tzinfo=UTC)), "logical_date": None}
+    latest = steps.latest_month_of_run(context)
+    assert str(latest) == "2026-11"
+    with pytest.raises(InputError, match="month_not_in_future") as error:
+        steps.land(settings, Month(2031, 1), latest)
+    assert "2031-01 is after the current month (2026-11)" in str(error.value)
+    assert RawZone(paths.raw).entries() == [], "nothing of the month is landed"
+    steps.check_not_in_future(Month(2026, 11), latest)  # the current month is allowed
+
+
+def test_the_cli_refuses_a_month_in_the_future(settings, capsys):
+    from critmin.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["run-month", "2999-01"])
+    assert exit_.value.code == 2
+    assert "month_not_in_future" in capsys.readouterr().err
+
+
+def test_a_refused_correction_keeps_the_accepted_version_and_says_so(settings, paths, caplog):
+    folder = land_sample_month(paths, "2025-09")
+    land_month(settings, "2025-09")
+    assert load_month(settings, "2025-09") == 6  # the world total and five partners
+    accepted = _rows(paths, "2025-09")
+    # A "correction" of the by-partner file with a wrong month column: refused by the raw gate.
+    partner = folder / "85051110_by_partner.csv"
+    header = b'"Date of data","Commodity code","Trading partner code","Quantity",\n'
+    partner.write_bytes(header + b'"202508","85051110","502","1",\n')
+    land_month(settings, "2025-09")
+    with pytest.raises(QualityGateError, match="month_matches_run"):
+        gate_raw(settings, "2025-09")
+    assert not partner.exists()
+    # The month is run again with nothing new in the landing folder.
+    with caplog.at_level("WARNING", logger="critmin"):
+        current = land_month(settings, "2025-09")
+    assert sorted(f.entry.original_name for f in current) == ["85051110_by_partner.csv", "85051110_world.csv"]
+    assert "85051110_by_partner.csv: its latest version" in caplog.text
+    assert "keeps the version accepted before it" in caplog.text
+    assert load_month(settings, "2025-09") == 6
+    assert _rows(paths, "2025-09") == accepted, "no accepted row is lost"

@@ -189,3 +189,39 @@ def test_both_dags_share_the_single_writer_pool():
     for dag_id in ("customs_monthly", "registers"):
         writers = [t for t in bag.dags[dag_id].tasks if t.task_id in ("load", "transform", "publish")]
         assert len(writers) == 3 and all(t.pool == WAREHOUSE_POOL for t in writers), dag_id
+
+
+def test_a_refused_value_is_named_by_file_and_line(published_registers, tmp_path):
+    settings = Settings.for_home(tmp_path / "home", registers_dir=tmp_path / "registers")
+    shutil.copytree(
+        published_registers.paths.home, settings.paths.home, ignore=shutil.ignore_patterns("*.wal")
+    )
+    shutil.copytree(published_registers.registers_dir, settings.registers_dir)
+    path = settings.registers_dir / "agreements" / "2025-10-20-us-australia.yml"
+    text = path.read_text(encoding="utf-8").replace("amount: 8500000000", "amount: -8500000000", 1)
+    path.write_text(text, encoding="utf-8")
+    amounts_line = 1 + text.splitlines().index("amounts:")
+
+    error = run_register_steps(settings, AS_OF.add(days=1))
+
+    assert f"2025-10-20-us-australia.yml, line {amounts_line}:" in error, error
+
+
+def test_yaml_files_are_read_whatever_their_extension(tmp_path):
+    shutil.copytree(REPO / "data" / "registers", tmp_path / "registers")
+    folder = tmp_path / "registers" / "policy_events"
+    (first,) = sorted(folder.glob("*.yml"))[:1]
+    first.rename(first.with_suffix(".yaml"))
+    registers = read_registers(tmp_path / "registers")
+    assert len(registers.policy_events) == 7
+    assert first.with_suffix(".yaml").name in {e["_file"] for e in registers.policy_events}
+
+
+def test_a_key_written_twice_is_refused_naming_file_and_line(tmp_path):
+    folder = tmp_path / "agreements"
+    folder.mkdir()
+    (folder / "x.yml").write_text("id: x\nstatus: announced\ntitle: t\nstatus: signed\n", encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        read_registers(tmp_path)
+    assert error.value.line == 4 and error.value.rule == "yaml_well_formed"
+    assert "x.yml" in str(error.value) and "'status' appears twice (first on line 2)" in str(error.value)

@@ -11,12 +11,15 @@ import argparse
 import filecmp
 import shutil
 import sys
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from critmin.errors import InputError
 from critmin.months import Month
 from critmin.settings import Settings, repo_root
+from critmin.steps.customs_monthly import check_not_in_future
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -145,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run-month":
         try:
             month = Month.parse(args.month)
-        except ValueError as exc:
+            check_not_in_future(month, Month.of(date.today()))
+        except (ValueError, InputError) as exc:
             parser.error(str(exc))
         status = _run(settings, [month])
         if status == 0:

@@ -41,6 +41,29 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_stale_staged_files(serving_db: Path) -> list[Path]:
+    """Remove what a killed publish left beside ``serving.duckdb``: its staged copy and WAL,
+    named after a process that no longer runs. Returns what was removed."""
+    removed = []
+    for path in serving_db.parent.glob(f".{serving_db.name}.*.new*"):
+        pid = path.name.removeprefix(f".{serving_db.name}.").split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+            log.warning("removed %s, left by a publish that did not finish (process %s)", path, pid)
+    return removed
+
+
 def publish(paths: Paths) -> dict[str, int]:
     """Copy every table of ``marts`` from the warehouse into a fresh serving file and swap it in.
 
@@ -48,6 +71,7 @@ def publish(paths: Paths) -> dict[str, int]:
     """
     if not paths.warehouse_db.exists():
         raise PipelineError(f"{paths.warehouse_db} does not exist: load and transform a month first")
+    remove_stale_staged_files(paths.serving_db)
     staged = paths.serving_db.with_name(f".{paths.serving_db.name}.{os.getpid()}.new")
     staged.unlink(missing_ok=True)
     counts: dict[str, int] = {}

@@ -6,7 +6,8 @@ month, original file name, sha256, data rows, size, landed time, sequence and st
 append-only: landing a file with a new content under the same name for the same month adds a row
 that supersedes the earlier one, whose object stays. Landing identical bytes again adds nothing.
 A quality gate that refuses a version appends a ``quarantined`` row for it: that version stops
-being current, and the month's other files are unaffected.
+being current, the file name falls back to its previously accepted version (if any), and the
+month's other files are unaffected.
 
 The raw zone is the source of truth: the warehouse can always be rebuilt from it.
 """
@@ -95,13 +96,41 @@ class RawZone:
         with self.manifest_path.open(encoding="utf-8") as handle:
             return [ManifestEntry(**json.loads(line)) for line in handle if line.strip()]
 
+    def _versions(self, source: str, month: str) -> dict[str, list[ManifestEntry]]:
+        """Each file name's accepted versions, oldest first: landed, and not refused since."""
+        versions: dict[str, list[ManifestEntry]] = {}
+        for entry in self.entries():
+            if entry.source != source or entry.month != month:
+                continue
+            kept = versions.setdefault(entry.original_name, [])
+            if entry.status == "quarantined":
+                kept[:] = [e for e in kept if e.sha256 != entry.sha256]
+            else:
+                kept.append(entry)
+        return versions
+
     def current(self, source: str, month: str) -> list[ManifestEntry]:
-        """The latest version of each file name landed for (source, month), unless quarantined."""
+        """The month's current files: the latest accepted version of each file name.
+
+        A version a gate refused (quarantined) stops being current, and its name falls back to
+        the version accepted before it, if any: a refused correction never loses accepted data.
+        """
+        versions = self._versions(source, month)
+        return [versions[name][-1] for name in sorted(versions) if versions[name]]
+
+    def refused_corrections(self, source: str, month: str) -> list[tuple[ManifestEntry, ManifestEntry]]:
+        """(refused, kept) for every file name whose latest version was refused while an earlier
+        accepted version is still current."""
         latest: dict[str, ManifestEntry] = {}
         for entry in self.entries():
             if entry.source == source and entry.month == month:
                 latest[entry.original_name] = entry
-        return [latest[name] for name in sorted(latest) if latest[name].status == "landed"]
+        current = {entry.original_name: entry for entry in self.current(source, month)}
+        return [
+            (entry, current[name])
+            for name, entry in sorted(latest.items())
+            if entry.status == "quarantined" and name in current
+        ]
 
     def record(
         self,

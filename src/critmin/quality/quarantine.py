@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def _inside(folder: Path, path: Path | None) -> bool:
+    """Whether ``path`` sits below ``folder`` with no link on the way: only such files are moved."""
+    if path is None or folder not in path.parents:
+        return False
+    return not any(part.is_symlink() for part in path.parents if folder in part.parents)
+
+
 def quarantine_file(
     paths: Paths,
     *,
@@ -44,7 +51,12 @@ def quarantine_file(
     safe_name = original_name.replace("/", "_").replace("\\", "_").lstrip(".") or "unnamed"
     prefix = (sha256 or "unreadable")[:12]
     target = folder / f"{prefix}-{safe_name}"
-    if landing_file is not None and (landing_file.exists() or landing_file.is_symlink()):
+    if (
+        landing_file is not None
+        and _inside(paths.landing, landing_file)
+        and (landing_file.exists() or landing_file.is_symlink())
+    ):
+        # a link is moved as a link: its target, wherever it is, is never touched
         shutil.move(os.fspath(landing_file), target)  # same bytes as an earlier refusal: replaced
     elif raw_object is not None and raw_object.exists() and not target.exists():
         shutil.copyfile(raw_object, target)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from critmin.errors import CritminError
+from critmin.errors import CritminError, InputError
 from critmin.months import Month, month_for_run
 
 if TYPE_CHECKING:
@@ -29,15 +29,38 @@ def month_of_run(context: Mapping[str, Any]) -> Month:
     return month_for_run(params.get("month"), context.get("logical_date"))
 
 
-def land(settings: Settings, month: Month | str) -> Landing:
+def latest_month_of_run(context: Mapping[str, Any]) -> Month:
+    """The latest data month a run may load: the month it was triggered in (a month's trade cannot
+    have been published before the month is over; the current month is let through)."""
+    dag_run = context.get("dag_run")
+    moment = getattr(dag_run, "run_after", None) or context.get("logical_date")
+    if moment is None:
+        raise ValueError("this run has neither a run_after nor a logical date")
+    return Month.of(moment)
+
+
+def check_not_in_future(month: Month, latest: Month) -> None:
+    if month > latest:
+        raise InputError(
+            f"landing/gacc/export/{month}/",
+            f"{month} is after the current month ({latest}): no customs data can exist for it yet",
+            hint="check the month (YYYY-MM) you asked for, and the folder the files are in",
+            rule="month_not_in_future",
+        )
+
+
+def land(settings: Settings, month: Month | str, latest: Month | None = None) -> Landing:
     """Land the month's downloads into the raw zone and record what was found in the Data Docs.
 
-    A file the reader refuses is quarantined with a report, and the step fails naming it.
+    A month after ``latest`` (the run's current month) is refused. A file the reader refuses is
+    quarantined with a report, and the step fails naming it.
     """
     from critmin.sources.gacc.gate import record_landing
     from critmin.sources.gacc.land import land_month
 
     month = Month.parse(month)
+    if latest is not None:
+        check_not_in_future(month, latest)
     landing = land_month(settings, month)
     docs = record_landing(settings, month, landing.checked)
     landing.raise_for_refusals(settings, docs)

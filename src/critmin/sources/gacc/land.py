@@ -58,6 +58,22 @@ class Landing:
             )
 
 
+def _check_folder(home: Path, folder: Path) -> None:
+    """Refuse a landing folder reached through a link: nothing outside ``$CRITMIN_HOME`` is ever
+    read as landing, moved or changed."""
+    for part in (folder, *folder.parents):
+        if part == home or home not in part.parents:
+            break
+        if part.is_symlink():
+            raise InputError(
+                part,
+                f"the landing folder is a link (to {part.readlink()}); critmin never follows links "
+                "out of its landing folder, and moved nothing",
+                hint=f"make {part} a real folder and put the month's downloads in it",
+                rule="landing_folder_is_regular",
+            )
+
+
 def _candidates(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
@@ -119,6 +135,7 @@ def land_month(settings: Settings, month: Month) -> Landing:
     """
     paths = settings.paths
     landing = Landing(month, paths.landing_dir(SOURCE, month))
+    _check_folder(paths.home, landing.folder)
     zone = RawZone(paths.raw)
     landed: list[LandedFile] = []
     for path in _candidates(landing.folder):
@@ -161,4 +178,16 @@ def land_month(settings: Settings, month: Month) -> Landing:
         if entry.original_name not in in_folder:
             log.info("kept %s from an earlier landing (no longer in the folder)", entry.original_name)
         landing.current.append(LandedFile(entry, entry.original_name in new))
+    for refused, kept in zone.refused_corrections(SOURCE, str(month)):
+        log.warning(
+            "%s: its latest version (sha256 %s, landed %s) was refused and is in %s; the month keeps "
+            "the version accepted before it (sha256 %s, landed %s). To replace it, put a corrected "
+            "file in the landing folder under the same name.",
+            refused.original_name,
+            refused.sha256[:12],
+            refused.landed_at,
+            paths.quarantine / SOURCE / str(month),
+            kept.sha256[:12],
+            kept.landed_at,
+        )
     return landing

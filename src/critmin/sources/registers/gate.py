@@ -9,6 +9,7 @@ it to be NULL, so a failure shows the file and the exact problem. A failed gate 
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from critmin import codes
@@ -80,7 +81,7 @@ def validation_frames(
             {
                 "source_file": a["_file"],
                 "agreement_id": a.get("id"),
-                "id_matches_file": a.get("id") == a["_file"].removesuffix(".yml"),
+                "id_matches_file": a.get("id") == PurePath(a["_file"]).stem,
                 "missing_fields": _problems([f for f in AGREEMENT_FIELDS if a.get(f) in (None, "", [])]),
                 "announced_on": str(a.get("announced_on")),
                 "announced_date_valid": announced is not None,
@@ -143,7 +144,7 @@ def validation_frames(
             {
                 "source_file": e["_file"],
                 "event_id": e.get("id"),
-                "id_matches_file": e.get("id") == e["_file"].removesuffix(".yml"),
+                "id_matches_file": e.get("id") == PurePath(e["_file"]).stem,
                 "missing_fields": _problems([f for f in EVENT_FIELDS if e.get(f) in (None, "", [])]),
                 "event_date_valid": as_date(e.get("event_on")) is not None,
                 "days_in_future": (d - as_of).days if (d := as_date(e.get("event_on"))) else None,
@@ -196,6 +197,9 @@ def gate_registers(settings: Settings, as_of: date) -> tuple[Registers, list[dic
             )
         )
     failed = gate.critical(results)
+    lines_of = {
+        e["_file"]: e["_lines"] for e in registers.agreements + registers.policy_events + registers.fx_rates
+    }
     if failed:
         report = gate.write_report(report_dir, as_dicts(failed), **context)
         lines = [f"registers {as_of}: {len(failed)} critical rule(s) failed"]
@@ -205,13 +209,45 @@ def gate_registers(settings: Settings, as_of: date) -> tuple[Registers, list[dic
             for row in result.offending_rows[: gate.ROWS_SHOWN]:
                 problems = {k: v for k, v in row.items() if k.endswith("problems") or k == "missing_fields"}
                 shown = {k: v for k, v in problems.items() if v} or row
-                lines.append(f"      {row.get('source_file')}: {shown}")
+                where = _where(lines_of, row.get("source_file"), result.rule)
+                lines.append(f"      {where}: {shown}")
         lines.append(f"  Report: {report}")
         lines.append(f"  Data Docs: {paths.quality_docs_index.as_uri()}")
         lines.append("  Nothing was loaded; serving.duckdb is unchanged. Fix the files and run again.")
         raise QualityGateError("\n".join(lines))
     gate.log_warnings(results, f"registers {as_of}")
     return registers, as_dicts(results)
+
+
+#: The YAML key each rule judges, so a refusal names the line to fix.
+RULE_KEYS = {
+    "id_matches_file_name": "id",
+    "ids_unique": "id",
+    "announced_on_is_a_date": "announced_on",
+    "announced_on_not_in_future": "announced_on",
+    "event_on_is_a_date": "event_on",
+    "event_on_not_in_future": "event_on",
+    "has_source": "sources",
+    "parties_valid": "parties",
+    "currency_has_usd_rate": "amounts",
+    "amounts_valid": "amounts",
+    "mineral_symbols_known": "minerals",
+    "currency_is_iso_4217": "rates",
+    "currency_present": "rates",
+    "rate_positive": "rates",
+    "rate_has_source": "rates",
+    "one_rate_per_currency": "rates",
+}
+
+
+def _where(lines_of: dict[str, dict[str, int]], source_file: object, rule: str) -> str:
+    """``<file>, line <n>`` for the key the rule judges (the file's first line when the key is
+    missing altogether), or just the file."""
+    lines = lines_of.get(str(source_file))
+    if not lines:
+        return str(source_file)
+    key = RULE_KEYS.get(rule)
+    return f"{source_file}, line {lines.get(key, 1) if key else 1}"
 
 
 def file_digests(registers: Registers) -> dict[str, str]:

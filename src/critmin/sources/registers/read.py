@@ -32,7 +32,21 @@ def _loader():
     import yaml
 
     class _TextDatesLoader(yaml.SafeLoader):
-        pass
+        def construct_mapping(self, node, deep=False):
+            """Refuse a key written twice (PyYAML would silently keep the last value)."""
+            seen: dict[object, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"key {key!r} appears twice (first on line {seen[key]})",
+                        key_node.start_mark,
+                    )
+                seen[key] = line
+            return super().construct_mapping(node, deep=deep)
 
     _TextDatesLoader.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
@@ -59,21 +73,32 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(document, dict):
         raise InputError(path, "the file is not a YAML mapping", line=1, rule="yaml_well_formed")
+    root = yaml.compose(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+    document["_lines"] = {key.value: key.start_mark.line + 1 for key, _ in getattr(root, "value", [])}
     document["_file"] = path.name
     document["_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return document
 
 
+#: Register files are YAML: both usual extensions are read.
+SUFFIXES = (".yml", ".yaml")
+
+
+def register_files(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.glob("*") if path.suffix in SUFFIXES and path.is_file())
+
+
 def read_registers(root: Path) -> Registers:
     """Every register file, parsed. Raises ``InputError`` naming the first malformed file."""
     registers = Registers()
-    for path in sorted((root / "agreements").glob("*.yml")):
+    for path in register_files(root / "agreements"):
         registers.agreements.append(_read_yaml(path))
-    for path in sorted((root / "policy_events").glob("*.yml")):
+    for path in register_files(root / "policy_events"):
         registers.policy_events.append(_read_yaml(path))
-    for path in sorted((root / "fx_rates").glob("*.yml")):
-        for rate in _read_yaml(path).get("rates") or []:
-            registers.fx_rates.append({**rate, "_file": path.name})
+    for path in register_files(root / "fx_rates"):
+        document = _read_yaml(path)
+        for rate in document.get("rates") or []:
+            registers.fx_rates.append({**rate, "_file": path.name, "_lines": document["_lines"]})
     return registers
 
 
