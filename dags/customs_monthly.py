@@ -76,36 +76,36 @@ def customs_monthly():
         return run(steps.gate_raw, month)
 
     @task(**writes_warehouse)
-    def load(month: str, raw_results: list[dict]) -> int:
+    def load(month: str, raw_results: list[dict], **context) -> int:
         from critmin.steps import customs_monthly as steps
         from critmin.steps.tasks import run
 
-        return run(steps.load, month, raw_results, retry=True)
+        return run(steps.load, steps.run_ref(context, month), month, raw_results, retry=True)
 
     @task(**writes_warehouse)
-    def transform(month: str) -> None:
+    def transform(month: str, **context) -> None:
         from critmin.steps import customs_monthly as steps
         from critmin.steps.tasks import run
 
-        run(steps.transform, month)
+        run(steps.transform, steps.run_ref(context, month), month)
 
     @task(**writes_warehouse)
-    def gate_marts(month: str) -> list[dict]:
+    def gate_marts(month: str, **context) -> list[dict]:
         from critmin.steps import customs_monthly as steps
         from critmin.steps.tasks import run
 
-        return run(steps.gate_marts, month)
+        return run(steps.gate_marts, steps.run_ref(context, month), month)
 
     @task(**writes_warehouse)
-    def publish() -> dict[str, int]:
+    def publish(month: str, **context) -> dict[str, int]:
         from critmin.steps import customs_monthly as steps
         from critmin.steps.tasks import run
 
-        return run(steps.publish, retry=True)
+        return run(steps.publish, steps.run_ref(context, month), retry=True)
 
     month = land()
     loaded = load(month, gate_raw(month))
-    loaded >> transform(month) >> gate_marts(month) >> publish()
+    loaded >> transform(month) >> gate_marts(month) >> publish(month)
 
 
 customs_monthly()

@@ -49,25 +49,25 @@ def registers():
         return run(steps.gate, steps.as_of(context))
 
     @task(**writes_warehouse)
-    def load(validated: dict) -> int:
+    def load(validated: dict, **context) -> int:
         from critmin.steps import registers as steps
         from critmin.steps.tasks import run
 
-        return run(steps.load, validated)
+        return run(steps.load, steps.run_ref(context, steps.REGISTERS), validated)
 
     @task(**writes_warehouse)
-    def transform() -> None:
+    def transform(**context) -> None:
         from critmin.steps import registers as steps
         from critmin.steps.tasks import run
 
-        run(steps.transform, retry=True)
+        run(steps.transform, steps.run_ref(context, steps.REGISTERS))
 
     @task(**writes_warehouse)
-    def publish() -> dict[str, int]:
+    def publish(**context) -> dict[str, int]:
         from critmin.steps import registers as steps
         from critmin.steps.tasks import run
 
-        return run(steps.publish, retry=True)
+        return run(steps.publish, steps.run_ref(context, steps.REGISTERS), retry=True)
 
     load(gate()) >> transform() >> publish()
 

@@ -26,6 +26,7 @@ from critmin.embedded import run_months, run_registers
 from critmin.errors import CritminError
 from critmin.settings import Paths
 from critmin.steps import customs_monthly as steps
+from critmin.warehouse.lease import RunRef
 
 MONTH = "2025-10"
 SAMPLE_MONTH = SAMPLE_LANDING / "gacc" / "export" / MONTH
@@ -91,6 +92,7 @@ CASES = {
 }
 
 
+RUN = RunRef("customs_monthly", "test-run", MONTH)
 #: One case per place a download can be refused: these also run through the DAG, end to end.
 THROUGH_THE_DAG = {"utf-16", "negative-quantity", "partners-above-world-total"}
 
@@ -101,10 +103,10 @@ def run_steps(paths: Paths) -> str | None:
     try:
         steps.land(settings, MONTH)
         results = steps.gate_raw(settings, MONTH)
-        steps.load(settings, MONTH, results)
-        steps.transform(settings, MONTH)
-        steps.gate_marts(settings, MONTH)
-        steps.publish(settings)
+        steps.load(settings, RUN, MONTH, results)
+        steps.transform(settings, RUN, MONTH)
+        steps.gate_marts(settings, RUN, MONTH)
+        steps.publish(settings, RUN)
     except CritminError as error:
         return str(error)
     return None
@@ -201,7 +203,7 @@ def _assert_fixed(paths: Paths, bad_name: str, *, through_the_dag: bool) -> None
         settings = settings_for(paths)
         steps.land(settings, MONTH)
         results = steps.gate_raw(settings, MONTH)
-        assert steps.load(settings, MONTH, results) == 2  # the world total and the United States
+        assert steps.load(settings, RUN, MONTH, results) == 2  # the world total and the United States
         assert _month_rows(paths.warehouse_db, "raw.gacc_export_rows", "data_month") == 2
 
 

@@ -135,12 +135,14 @@ def run_register_steps(settings: Settings, day) -> str | None:
     """The registers DAG's steps in order, in this process; the error message, or None."""
     from critmin.errors import CritminError
     from critmin.steps import registers as steps
+    from critmin.warehouse.lease import RunRef
 
     try:
         validated = steps.gate(settings, day.date())
-        steps.load(settings, validated)
-        steps.transform(settings)
-        steps.publish(settings)
+        run = RunRef("registers", "test-run", "registers")
+        steps.load(settings, run, validated)
+        steps.transform(settings, run)
+        steps.publish(settings, run)
     except CritminError as error:
         return str(error)
     return None

@@ -103,16 +103,29 @@ def month_table(settings: Settings, month: Month | str | None = None) -> str:
     return "\n".join(lines)
 
 
+def _serving_identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
 def _run(settings: Settings, months: Sequence[Month | str]) -> int:
     from critmin.embedded import run_months
 
+    before = _serving_identity(settings.paths.serving_db)
     outcomes = run_months(settings, months)
     failed = [o for o in outcomes if not o.ok]
     if failed or len(outcomes) < len(months):
-        print(
-            f"customs_monthly failed for {failed[0].month}: the published serving.duckdb is unchanged.",
-            file=sys.stderr,
-        )
+        published = [o.month for o in outcomes if o.ok]
+        if _serving_identity(settings.paths.serving_db) == before:
+            state = "the published serving.duckdb is unchanged"
+        elif published:
+            state = f"serving.duckdb holds what this command published before ({', '.join(published)})"
+        else:
+            state = "serving.duckdb was replaced meanwhile by another run's publish, not by this one"
+        print(f"customs_monthly failed for {failed[0].month}: {state}.", file=sys.stderr)
         return 1
     return 0
 

@@ -11,6 +11,7 @@ Call ``configure_environment`` before anything imports ``airflow``.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -204,8 +205,22 @@ def load_dag(dag_id: str):
     return dag
 
 
+#: How long an embedded run waits for the warehouse another process's run holds.
+LEASE_WAIT_SECONDS = 3600.0
+
+
+def embedded_settings(settings: Settings) -> Settings:
+    """Each run runs in this one process (a run whose process is gone is dead), and a run waits
+    for another process's run to publish rather than failing."""
+    return dataclasses.replace(
+        settings,
+        single_process_runs=True,
+        lease_wait_seconds=settings.lease_wait_seconds or LEASE_WAIT_SECONDS,
+    )
+
+
 def _start(settings: Settings, dag_id: str, report: Callable[[str], None]):
-    configure_environment(settings)
+    configure_environment(embedded_settings(settings))
     report(f"Starting Airflow (embedded, metadata in {settings.paths.airflow_home})...")
     init_metadata()
     _enable_critmin_loggers()

@@ -76,5 +76,5 @@ class QualityGateError(CritminError):
             lines.append(f"  - {error}".replace("\n", "\n    "))
         if docs is not None:
             lines.append(f"  Data Docs: {docs.as_uri()}")
-        lines.append("  Nothing was loaded for the month; the published serving.duckdb is unchanged.")
+        lines.append("  Nothing was loaded for the month, and nothing of it was published.")
         return cls("\n".join(lines))

@@ -35,6 +35,9 @@ ENVIRONMENT = {
     "CRITMIN_DBT_PROJECT_DIR": "the dbt project (default: dbt_project/ in the repository)",
     "CRITMIN_EXPECTATIONS_DIR": "the Great Expectations suites (default: expectations/)",
     "CRITMIN_REGISTERS_DIR": "the curated registers (default: data/registers/)",
+    "CRITMIN_SINGLE_PROCESS_RUNS": "1 when each DAG run runs in one process (the embedded runner)",
+    "CRITMIN_LEASE_WAIT_SECONDS": "how long a run waits for another run's warehouse lease (default 0)",
+    "CRITMIN_LEASE_TTL_SECONDS": "when a run's lease lapses without renewal (default 21600, 6 hours)",
 }
 
 
@@ -67,6 +70,11 @@ class Paths:
     @property
     def quarantine(self) -> Path:
         return self.home / "quarantine"
+
+    @property
+    def warehouse_lease(self) -> Path:
+        """Which run holds the warehouse, from its load to its publish (``warehouse.lease``)."""
+        return self.home / "warehouse.lease"
 
     @property
     def warehouse_db(self) -> Path:
@@ -131,6 +139,13 @@ class Settings:
     expectations_dir: Path
     registers_dir: Path
     domain: Domain = field(compare=False)
+    #: Each DAG run runs in one process (the embedded runner): a run whose process is gone is dead.
+    #: Otherwise (Celery) a run's tasks are separate processes and its lease lapses by time.
+    single_process_runs: bool = False
+    #: How long a run waits for the warehouse lease another run holds before failing (to retry).
+    lease_wait_seconds: float = 0.0
+    #: A lease not renewed for this long belongs to a dead run (its tasks renew it as they start).
+    lease_ttl_seconds: float = 6 * 3600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -142,6 +157,9 @@ class Settings:
             dbt_project_dir=Path(env.get("CRITMIN_DBT_PROJECT_DIR") or root / "dbt_project"),
             expectations_dir=Path(env.get("CRITMIN_EXPECTATIONS_DIR") or root / "expectations"),
             registers_dir=Path(env.get("CRITMIN_REGISTERS_DIR") or root / "data" / "registers"),
+            single_process_runs=env.get("CRITMIN_SINGLE_PROCESS_RUNS", "") == "1",
+            lease_wait_seconds=float(env.get("CRITMIN_LEASE_WAIT_SECONDS") or 0),
+            lease_ttl_seconds=float(env.get("CRITMIN_LEASE_TTL_SECONDS") or 6 * 3600),
         )
 
     @classmethod
@@ -152,6 +170,9 @@ class Settings:
         dbt_project_dir: Path | None = None,
         expectations_dir: Path | None = None,
         registers_dir: Path | None = None,
+        single_process_runs: bool = False,
+        lease_wait_seconds: float = 0.0,
+        lease_ttl_seconds: float = 6 * 3600.0,
     ) -> Settings:
         """Settings for a given runtime directory; code-side folders default to the repository's."""
         root = repo_root()
@@ -162,6 +183,9 @@ class Settings:
             expectations_dir=(expectations_dir or root / "expectations").expanduser().resolve(),
             registers_dir=(registers_dir or root / "data" / "registers").expanduser().resolve(),
             domain=Domain.from_dbt_project(dbt_dir),
+            single_process_runs=single_process_runs,
+            lease_wait_seconds=lease_wait_seconds,
+            lease_ttl_seconds=lease_ttl_seconds,
         )
 
     def environment(self) -> dict[str, str]:
@@ -172,6 +196,9 @@ class Settings:
             "CRITMIN_DBT_PROJECT_DIR": str(self.dbt_project_dir),
             "CRITMIN_EXPECTATIONS_DIR": str(self.expectations_dir),
             "CRITMIN_REGISTERS_DIR": str(self.registers_dir),
+            "CRITMIN_SINGLE_PROCESS_RUNS": "1" if self.single_process_runs else "0",
+            "CRITMIN_LEASE_WAIT_SECONDS": str(self.lease_wait_seconds),
+            "CRITMIN_LEASE_TTL_SECONDS": str(self.lease_ttl_seconds),
         }
 
     @property

@@ -148,7 +148,7 @@ def quarantine_and_fail(
         lines.append(f"  - {item.original_name} (report: {report})")
         lines.extend(failure_lines(item.failures, hidden))
     lines.append(f"  Data Docs: {paths.quality_docs_index.as_uri()}")
-    lines.append(f"  Nothing of {month} was published; serving.duckdb is unchanged.")
+    lines.append(f"  Nothing of {month} was published.")
     raise QualityGateError("\n".join(lines))
 
 

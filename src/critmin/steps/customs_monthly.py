@@ -19,8 +19,16 @@ if TYPE_CHECKING:
 
     from critmin.settings import Settings
     from critmin.sources.gacc.land import Landing
+    from critmin.warehouse.lease import RunRef
 
 log = logging.getLogger(__name__)
+
+
+def run_ref(context: Mapping[str, Any], what: object) -> RunRef:
+    """This DAG run, as the warehouse lease knows it."""
+    from critmin.warehouse.lease import RunRef
+
+    return RunRef(context["dag"].dag_id, str(context["run_id"]), str(what))
 
 
 def month_of_run(context: Mapping[str, Any]) -> Month:
@@ -76,57 +84,82 @@ def gate_raw(settings: Settings, month: Month | str) -> list[dict[str, Any]]:
     return run_gate(settings, Month.parse(month))
 
 
-def load(settings: Settings, month: Month | str, raw_results: list[dict[str, Any]]) -> int:
+def load(settings: Settings, run: RunRef, month: Month | str, raw_results: list[dict[str, Any]]) -> int:
+    """Take the warehouse lease (recovering a dead run's load first), then replace the month's
+    partition. The lease is held until this run publishes, or puts back what it loaded."""
     from critmin.sources.gacc.load import load_month
+    from critmin.warehouse.lease import WarehouseLease
 
-    return load_month(settings, Month.parse(month), raw_results)
+    lease = WarehouseLease(settings)
+    lease.acquire(run)
+    try:
+        rows = load_month(settings, Month.parse(month), raw_results, run_id=run.run_id)
+    except BaseException:
+        lease.release(run)  # the load rolled back: nothing of it is in the warehouse
+        raise
+    lease.hold(run, "loaded")
+    return rows
 
 
-def _roll_back(settings: Settings, month: Month) -> None:
-    """Put the month's previous partition back and rebuild the marts from it."""
+def _roll_back(settings: Settings, run: RunRef, month: Month) -> None:
+    """Put the month's previous partition back, rebuild the marts from it, and free the lease."""
     from critmin.transform import build
     from critmin.warehouse import restore_customs_month
+    from critmin.warehouse.lease import WarehouseLease
 
     restore_customs_month(settings.paths.warehouse_db, month)
     try:
         build(settings)
     except CritminError:
         log.exception("rebuilding the marts after restoring %s failed too", month)
+    WarehouseLease(settings).release(run)
 
 
-def transform(settings: Settings, month: Month | str) -> None:
+def transform(settings: Settings, run: RunRef, month: Month | str) -> None:
     """dbt build. A failure restores the month's previous partition (the task then fails without
     retry: a retry would build the restored month and publish it as if this run had worked)."""
     from critmin.transform import build
+    from critmin.warehouse.lease import WarehouseLease
 
     month = Month.parse(month)
+    WarehouseLease(settings).hold(run)
     log.info("building the marts after loading %s", month)
     try:
         build(settings)
     except CritminError:
-        _roll_back(settings, month)
+        _roll_back(settings, run, month)
         raise
 
 
-def gate_marts(settings: Settings, month: Month | str) -> list[dict[str, Any]]:
+def gate_marts(settings: Settings, run: RunRef, month: Month | str) -> list[dict[str, Any]]:
     """The mart quality gate; on success, records every result in marts.data_quality_results."""
     from critmin.sources.gacc.gate import gate_marts as run_gate
     from critmin.transform import run_dbt
     from critmin.warehouse import record_results
+    from critmin.warehouse.lease import WarehouseLease
 
     month = Month.parse(month)
+    lease = WarehouseLease(settings)
+    lease.hold(run)
     try:
         results = run_gate(settings, month)
     except CritminError:
-        _roll_back(settings, month)
+        _roll_back(settings, run, month)
         raise
     record_results(settings.paths.warehouse_db, month, results)
     run_dbt(settings, ["build", "--select", "data_quality_results"])
+    lease.hold(run, "gated")
     return results
 
 
-def publish(settings: Settings) -> dict[str, int]:
-    """Publish the marts: a new serving.duckdb, renamed into place."""
+def publish(settings: Settings, run: RunRef) -> dict[str, int]:
+    """Publish the marts (a new serving.duckdb, renamed into place), then free the lease."""
     from critmin.publish import publish as publish_marts
+    from critmin.warehouse.lease import WarehouseLease
 
-    return publish_marts(settings.paths)
+    lease = WarehouseLease(settings)
+    lease.hold(run, "gated")
+    counts = publish_marts(settings.paths)
+    lease.hold(run, "published")
+    lease.release(run)
+    return counts

@@ -6,19 +6,24 @@ again and refuses to load anything but what the gate validated.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from critmin.errors import PipelineError
+from critmin.errors import CritminError, PipelineError
 from critmin.months import Month
-from critmin.steps.customs_monthly import publish
+from critmin.steps.customs_monthly import publish, run_ref
+from critmin.warehouse.lease import REGISTERS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from critmin.settings import Settings
+    from critmin.warehouse.lease import RunRef
 
-__all__ = ["as_of", "gate", "load", "publish", "transform"]
+log = logging.getLogger(__name__)
+
+__all__ = ["REGISTERS", "as_of", "gate", "load", "publish", "run_ref", "transform"]
 
 
 def as_of(context: Mapping[str, Any]) -> date:
@@ -37,11 +42,13 @@ def gate(settings: Settings, day: date) -> dict[str, Any]:
     return {"as_of": day.isoformat(), "files": file_digests(registers), "results": results}
 
 
-def load(settings: Settings, validated: dict[str, Any]) -> int:
-    """Load exactly what the gate validated: a file edited since fails the run."""
+def load(settings: Settings, run: RunRef, validated: dict[str, Any]) -> int:
+    """Take the warehouse lease, then load exactly what the gate validated: a file edited since
+    fails the run."""
     from critmin.sources.registers.gate import file_digests
     from critmin.sources.registers.load import load_registers
     from critmin.sources.registers.read import read_registers
+    from critmin.warehouse.lease import WarehouseLease
 
     registers = read_registers(settings.registers_dir)
     now = file_digests(registers)
@@ -49,10 +56,34 @@ def load(settings: Settings, validated: dict[str, Any]) -> int:
         changed = sorted(set(now.items()) ^ set(validated["files"].items()))
         raise PipelineError(f"register files changed after validation ({changed[:3]}...): run the DAG again")
     month = Month.of(date.fromisoformat(validated["as_of"]))
-    return load_registers(settings, registers, month, validated["results"])
+    lease = WarehouseLease(settings)
+    lease.acquire(run)
+    try:
+        loaded = load_registers(settings, registers, month, validated["results"], run_id=run.run_id)
+    except BaseException:
+        lease.release(run)
+        raise
+    lease.hold(run, "loaded")
+    return loaded
 
 
-def transform(settings: Settings) -> None:
+def transform(settings: Settings, run: RunRef) -> None:
+    """dbt build (its data tests are the registers' last gate). A failure puts the registers back
+    as they were, rebuilds the marts from them and frees the lease."""
     from critmin.transform import build
+    from critmin.warehouse import restore_registers
+    from critmin.warehouse.lease import WarehouseLease
 
-    build(settings)
+    lease = WarehouseLease(settings)
+    lease.hold(run)
+    try:
+        build(settings)
+    except CritminError:
+        restore_registers(settings.paths.warehouse_db)
+        try:
+            build(settings)
+        except CritminError:
+            log.exception("rebuilding the marts after restoring the registers failed too")
+        lease.release(run)
+        raise
+    lease.hold(run, "gated")

@@ -22,12 +22,17 @@ def fail_without_retry(error: Exception) -> NoReturn:
 
 
 def run(step: Callable[..., T], *args: Any, retry: bool = False) -> T:
-    """Call ``step(settings, *args)``. With ``retry``, a failure is left to Airflow's retries (for
-    steps whose failure can be passing, such as a lock held by another process)."""
+    """Call ``step(settings, *args)``. With ``retry``, any failure is left to Airflow's retries (for
+    steps whose failure can be passing, such as a file lock held by another process); without,
+    only ``WarehouseBusy`` is."""
+    from critmin.warehouse.lease import WarehouseBusy
+
     settings = Settings.from_env()
     if retry:
         return step(settings, *args)
     try:
         return step(settings, *args)
+    except WarehouseBusy:
+        raise  # another run holds the warehouse: a retry later will find it free
     except CritminError as error:
         fail_without_retry(error)

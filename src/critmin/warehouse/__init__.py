@@ -27,6 +27,7 @@ from critmin.warehouse.loads import (
     replace_registers,
     replace_results,
     restore_customs_month,
+    restore_registers,
 )
 from critmin.warehouse.tables import (
     BEFORE_LOAD,
@@ -53,6 +54,7 @@ __all__ = [
     "replace_registers",
     "replace_results",
     "restore_customs_month",
+    "restore_registers",
     "transaction",
     "writing",
 ]

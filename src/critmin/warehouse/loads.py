@@ -17,6 +17,7 @@ from critmin.warehouse.tables import (
     GACC_EXPORT_ROWS,
     QUALITY_RESULTS,
     REGISTER_TABLES,
+    WAREHOUSE_LOADS,
 )
 
 if TYPE_CHECKING:
@@ -68,17 +69,40 @@ def _copy_partition(connection: duckdb.DuckDBPyConnection, source: str, target: 
     connection.execute(f"insert into {target} from {source} where data_month = ?", [day])
 
 
+def _record_load(connection: duckdb.DuckDBPyConnection, what: str, run_id: str | None) -> None:
+    connection.execute(f"delete from {WAREHOUSE_LOADS} where what = ?", [what])
+    connection.execute(
+        f"insert into {WAREHOUSE_LOADS} values (?, ?, ?)", [what, run_id or "unknown", datetime.now(UTC)]
+    )
+
+
+def _loaded_by(connection: duckdb.DuckDBPyConnection, what: str) -> str | None:
+    row = connection.execute(f"select run_id from {WAREHOUSE_LOADS} where what = ?", [what]).fetchone()
+    return row[0] if row else None
+
+
+def last_load_run(path: Path, what: str) -> str | None:
+    """The run whose load of ``what`` (a month, or ``registers``) is the warehouse's current one."""
+    with writing(path) as connection:
+        return _loaded_by(connection, what)
+
+
 @contextmanager
-def customs_month_load(path: Path, month: Month) -> Iterator[CustomsMonthLoad]:
+def customs_month_load(path: Path, month: Month, run_id: str | None = None) -> Iterator[CustomsMonthLoad]:
     """Replace the month's customs partition with what the block adds, in one transaction.
 
     The partition it replaces is kept aside for ``restore_customs_month``. An exception in the
     block rolls everything back: the previous partition stays as it was.
     """
     with writing(path) as connection, transaction(connection):
+        # A retry of the same run keeps the back-up its first try took: the partition now in
+        # place is that run's own, never gated.
+        retried = run_id is not None and _loaded_by(connection, str(month)) == run_id
         for table in CUSTOMS_PARTITIONED:
-            _copy_partition(connection, table, f"{table}{BEFORE_LOAD}", month)
+            if not retried:
+                _copy_partition(connection, table, f"{table}{BEFORE_LOAD}", month)
             connection.execute(f"delete from {table} where data_month = ?", [month.first_day])
+        _record_load(connection, str(month), run_id)
         yield CustomsMonthLoad(connection, month)
 
 
@@ -98,17 +122,33 @@ def replace_registers(
     rows: Mapping[str, Sequence[Mapping[str, Any]]],
     month: Month,
     results: Iterable[Mapping[str, Any]],
+    run_id: str | None = None,
 ) -> None:
     """Replace every register table with ``rows`` (table -> column dicts), in one transaction,
-    with the gate's results recorded under ``month``."""
+    with the gate's results recorded under ``month``. The tables it replaces are kept aside for
+    ``restore_registers``."""
     unknown = set(rows) - set(REGISTER_TABLES)
     if unknown:
         raise KeyError(f"not register tables: {sorted(unknown)}")
     with writing(path) as connection, transaction(connection):
+        retried = run_id is not None and _loaded_by(connection, "registers") == run_id
         for table in REGISTER_TABLES:
+            if not retried:  # kept aside until the registers are published, for restore_registers
+                connection.execute(f"delete from {table}{BEFORE_LOAD}")
+                connection.execute(f"insert into {table}{BEFORE_LOAD} from {table}")
             connection.execute(f"delete from {table}")
             insert_rows(connection, table, rows.get(table, ()))
+        _record_load(connection, "registers", run_id)
         replace_results(connection, month, results)
+
+
+def restore_registers(path: Path) -> None:
+    """Put back the register tables the last registers load replaced."""
+    with writing(path) as connection, transaction(connection):
+        for table in REGISTER_TABLES:
+            connection.execute(f"delete from {table}")
+            connection.execute(f"insert into {table} from {table}{BEFORE_LOAD}")
+    log.warning("restored the registers as they were before this run's load")
 
 
 # --- data-quality results -------------------------------------------------------------------------

@@ -5,6 +5,9 @@ from __future__ import annotations
 GACC_EXPORT_ROWS = "raw.gacc_export_rows"
 GACC_EXPORT_FILES = "raw.gacc_export_files"
 QUALITY_RESULTS = "audit.data_quality_results"
+#: Which run made the last load of each month (or of the registers): the lease's recovery puts
+#: back a dead run's load only when that load is the dead run's own (it committed).
+WAREHOUSE_LOADS = "audit.warehouse_loads"
 #: The month's partition as it was before the last load, to restore if a later step fails.
 BEFORE_LOAD = "__before_load"
 
@@ -90,6 +93,11 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("valid_from", "date"),
         ("source", "varchar"),
     ),
+    WAREHOUSE_LOADS: (
+        ("what", "varchar not null"),
+        ("run_id", "varchar not null"),
+        ("loaded_at", "timestamptz not null"),
+    ),
     QUALITY_RESULTS: (
         ("data_month", "date not null"),
         ("dataset", "varchar not null"),
@@ -115,6 +123,6 @@ def ddl() -> str:
     for table, columns in TABLES.items():
         body = ",\n    ".join(f"{name} {kind}" for name, kind in columns)
         statements.append(f"create table if not exists {table} (\n    {body}\n);")
-    for table in CUSTOMS_PARTITIONED:
+    for table in (*CUSTOMS_PARTITIONED, *REGISTER_TABLES):
         statements.append(f"create table if not exists {table}{BEFORE_LOAD} as from {table} limit 0;")
     return "\n".join(statements)

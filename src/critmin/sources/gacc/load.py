@@ -48,7 +48,12 @@ def _frame(batch: list[GaccRecord]) -> pd.DataFrame:
     return pd.DataFrame(columns, dtype=object)
 
 
-def load_month(settings: Settings, month: Month, quality_results: Iterable[Mapping[str, Any]] = ()) -> int:
+def load_month(
+    settings: Settings,
+    month: Month,
+    quality_results: Iterable[Mapping[str, Any]] = (),
+    run_id: str | None = None,
+) -> int:
     """Replace the month's partition with the rows of its current raw files, atomically.
 
     The raw gate's results are written in the same transaction. Returns the number of rows loaded.
@@ -58,7 +63,7 @@ def load_month(settings: Settings, month: Month, quality_results: Iterable[Mappi
     if not entries:
         raise PipelineError(f"nothing landed for {month}: run the land step first")
     seen: set[str] = set()
-    with warehouse.customs_month_load(paths.warehouse_db, month) as partition:
+    with warehouse.customs_month_load(paths.warehouse_db, month, run_id) as partition:
         for entry in entries:
             if entry.sha256 in seen:
                 log.warning("skipped %s: identical to another file of %s", entry.original_name, month)

@@ -181,7 +181,7 @@ def gate_registers(settings: Settings, as_of: date) -> tuple[Registers, list[dic
     except InputError as error:
         gate.write_report(report_dir, [failure_of_input_error(error)], **context)
         raise QualityGateError(
-            f"registers {as_of}: {error}\n  Nothing was loaded; serving.duckdb is unchanged."
+            f"registers {as_of}: {error}\n  Nothing was loaded or published."
         ) from error
     results = []
     frames = validation_frames(registers, as_of, codes.iso2_codes(settings.seeds_dir))
@@ -213,7 +213,7 @@ def gate_registers(settings: Settings, as_of: date) -> tuple[Registers, list[dic
                 lines.append(f"      {where}: {shown}")
         lines.append(f"  Report: {report}")
         lines.append(f"  Data Docs: {paths.quality_docs_index.as_uri()}")
-        lines.append("  Nothing was loaded; serving.duckdb is unchanged. Fix the files and run again.")
+        lines.append("  Nothing was loaded or published. Fix the files and run again.")
         raise QualityGateError("\n".join(lines))
     gate.log_warnings(results, f"registers {as_of}")
     return registers, as_dicts(results)

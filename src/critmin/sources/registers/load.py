@@ -100,10 +100,11 @@ def load_registers(
     registers: Registers,
     month: Month,
     quality_results: Iterable[Mapping[str, Any]] = (),
+    run_id: str | None = None,
 ) -> int:
     """Replace every register table with the files' contents, in one transaction; the gate's
     results are recorded under ``month`` (the run's). Returns the number of agreements."""
-    warehouse.replace_registers(settings.paths.warehouse_db, _rows(registers), month, quality_results)
+    warehouse.replace_registers(settings.paths.warehouse_db, _rows(registers), month, quality_results, run_id)
     log.info(
         "registers loaded: %d agreements, %d policy events, %d USD rates",
         len(registers.agreements),
