@@ -180,9 +180,7 @@ def gate_registers(settings: Settings, as_of: date) -> tuple[Registers, list[dic
         registers = read_registers(settings.registers_dir)
     except InputError as error:
         gate.write_report(report_dir, [failure_of_input_error(error)], **context)
-        raise QualityGateError(
-            f"registers {as_of}: {error}\n  Nothing was loaded or published."
-        ) from error
+        raise QualityGateError(f"registers {as_of}: {error}\n  Nothing was loaded or published.") from error
     results = []
     frames = validation_frames(registers, as_of, codes.iso2_codes(settings.seeds_dir))
     for dataset, frame in frames.items():
