@@ -21,7 +21,9 @@ trade happened).
 Every validation is in the Data Docs under `$CRITMIN_HOME/docs/quality/`.
 
 Tasks that write `warehouse.duckdb` share the one-slot pool `critmin_warehouse` and the `warehouse`
-queue: DuckDB allows a single writer. The DAG runs on the 25th and loads the month before (GACC
+queue: DuckDB allows a single writer. From load to publish the run holds the warehouse lease, so no
+other run (a registers run in a retry window, a second process) publishes this month ungated; a
+run that finds it held fails and is retried. The DAG runs on the 25th and loads the month before (GACC
 publishes around the 20th); a manual run names its month with the param `{"month": "2025-05"}`.
 Logic lives in `critmin.steps.customs_monthly` and `critmin.sources.gacc`.
 """

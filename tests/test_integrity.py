@@ -157,15 +157,27 @@ def test_a_run_killed_at_any_step_is_never_published_by_another(published, unint
     assert served(settings) == uninterrupted, "the rerun gives what an uninterrupted run gives"
 
 
-def test_a_retry_window_never_lets_another_dag_publish_the_ungated_month(published, uninterrupted, tmp_path):
+def test_a_retry_window_never_lets_another_dag_publish_the_ungated_month(published, tmp_path, monkeypatch):
     """Celery's shape: a run's tasks are separate processes, so its lease lives between them."""
+    import critmin.sources.gacc.gate as gacc_gate
+
     settings = _copy(published, tmp_path / "home")  # single_process_runs=False: the lease lapses by time
     before = served(settings)
     run = RunRef("customs_monthly", "retried", A)
     steps.land(settings, A)
     steps.load(settings, run, A, steps.gate_raw(settings, A))
     steps.transform(settings, run, A)
-    # gate_marts' worker is killed: the task goes to up_for_retry (no rollback ran).
+    # gate_marts fails once as a lost worker would (not a gate failure: no rollback runs), and
+    # Airflow puts the task up for retry.
+    real_gate = gacc_gate.gate_marts
+
+    def lost_worker(*args):
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(gacc_gate, "gate_marts", lost_worker)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        steps.gate_marts(settings, run, A)
+    monkeypatch.setattr(gacc_gate, "gate_marts", real_gate)
 
     registers = RunRef("registers", "in-the-retry-window", "registers")
     validated = register_steps.gate(settings, date(2026, 11, 28))
