@@ -17,6 +17,7 @@ RUN uv sync --frozen --no-dev --extra production --no-install-project
 COPY src ./src
 COPY dags ./dags
 COPY dbt_project ./dbt_project
+COPY expectations ./expectations
 COPY data ./data
 RUN uv sync --frozen --no-dev --extra production \
     && useradd --create-home --uid 50000 critmin \

@@ -28,11 +28,12 @@ __all__ = ["REGISTERS", "as_of", "gate", "load", "publish", "run_ref", "transfor
 
 def as_of(context: Mapping[str, Any]) -> date:
     """The date the registers are validated against (dates in the future are refused): the run's
-    logical date, never the wall clock."""
-    logical_date = context.get("logical_date")
-    if logical_date is None:
-        raise ValueError("the registers run has no logical date")
-    return logical_date.date()
+    logical date, or, for a run triggered without one (``airflow dags trigger``, the REST API),
+    the moment it was triggered to run (``run_after``). Never the wall clock."""
+    moment = context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None)
+    if moment is None:
+        raise ValueError("the registers run has neither a logical date nor a run_after")
+    return moment.date()
 
 
 def gate(settings: Settings, day: date) -> dict[str, Any]:

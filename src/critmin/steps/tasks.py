@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from critmin.errors import CritminError
+from critmin.errors import ConfigurationError, CritminError
 from critmin.settings import Settings
 
 if TYPE_CHECKING:
@@ -22,14 +22,20 @@ def fail_without_retry(error: Exception) -> NoReturn:
 
 
 def run(step: Callable[..., T], *args: Any, retry: bool = False) -> T:
-    """Call ``step(settings, *args)``. With ``retry``, any failure is left to Airflow's retries (for
-    steps whose failure can be passing, such as a file lock held by another process); without,
-    only ``WarehouseBusy`` is."""
+    """Call ``step(settings, *args)``. With ``retry``, a failure is left to Airflow's retries (for
+    steps whose failure can be passing, such as a file lock held by another process), except a
+    ``ConfigurationError``; without, only ``WarehouseBusy`` is."""
     from critmin.warehouse.lease import WarehouseBusy
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except (OSError, KeyError, ValueError) as error:  # dbt_project.yml unreadable or without its vars
+        fail_without_retry(ConfigurationError(f"critmin's settings cannot be read: {error}"))
     if retry:
-        return step(settings, *args)
+        try:
+            return step(settings, *args)
+        except ConfigurationError as error:
+            fail_without_retry(error)  # a broken deployment is as broken on the next try
     try:
         return step(settings, *args)
     except WarehouseBusy:

@@ -1,0 +1,61 @@
+"""What the production image and the Airflow tasks need beyond the embedded default."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+from conftest import REPO
+
+from critmin.settings import Settings, repo_root
+from critmin.steps import customs_monthly, registers
+from critmin.steps.tasks import run
+
+
+def _copied_into_the_image() -> set[str]:
+    sources = set()
+    for line in (REPO / "Dockerfile").read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^COPY\s+(?!--)(.+)\s+\S+$", line.strip())
+        if match:
+            sources.update(match.group(1).split())
+    return sources
+
+
+def test_the_image_carries_every_folder_the_package_reads_at_run_time():
+    settings = Settings.from_env({})
+    read_at_run_time = {
+        "dbt project": settings.dbt_project_dir,
+        "suites": settings.expectations_dir,
+        "registers": settings.registers_dir,
+        "DAGs": repo_root() / "dags",
+        "package": repo_root() / "src",
+    }
+    copied = _copied_into_the_image()
+    for what, folder in read_at_run_time.items():
+        relative = folder.relative_to(repo_root()).as_posix()
+        assert any(relative == c or relative.startswith(c.rstrip("/") + "/") for c in copied), (
+            f"the Dockerfile does not copy the {what} ({relative}/)"
+        )
+
+
+def test_the_build_context_leaves_out_local_state():
+    ignored = set((REPO / ".dockerignore").read_text(encoding="utf-8").split())
+    assert {".venv", "warehouse", ".tools", ".env", "**/*.duckdb"} <= ignored
+
+
+def test_a_registers_run_without_a_logical_date_is_dated_by_its_run_after():
+    triggered = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+    context = {"logical_date": None, "dag_run": SimpleNamespace(run_after=triggered)}
+    assert registers.as_of(context).isoformat() == "2026-11-28"
+
+
+@pytest.mark.parametrize("retry", [False, True])
+def test_a_missing_suite_fails_at_once_instead_of_being_retried(tmp_path, monkeypatch, retry):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    monkeypatch.setenv("CRITMIN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CRITMIN_EXPECTATIONS_DIR", str(tmp_path / "no-suites"))
+    with pytest.raises(AirflowFailException, match=r"gacc_export_files\.json: cannot read suite"):
+        run(customs_monthly.land, "2025-09", retry=retry)
