@@ -78,3 +78,18 @@ def land_sample_month(paths, month: str) -> Path:
 
 def sample_months() -> list[str]:
     return sorted(p.name for p in (SAMPLE_LANDING / "gacc" / "export").iterdir() if p.is_dir())
+
+
+def run_customs_steps(settings, month: str, run_id: str = "test-run") -> None:
+    """customs_monthly's steps for ``month`` in the DAG's order, in this process: the functions
+    the DAG's tasks call, without Airflow around them."""
+    from critmin.steps import customs_monthly as steps
+    from critmin.warehouse.lease import RunRef
+
+    run = RunRef("customs_monthly", run_id, month)
+    steps.land(settings, month)
+    results = steps.gate_raw(settings, month)
+    steps.load(settings, run, month, results)
+    steps.transform(settings, run, month)
+    steps.gate_marts(settings, run, month)
+    steps.publish(settings, run)

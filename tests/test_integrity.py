@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLE_LANDING, SESSION_DIR
+from conftest import SAMPLE_LANDING, SESSION_DIR, run_customs_steps
 
 from critmin.embedded import run_months
 from critmin.errors import CritminError
@@ -71,13 +71,7 @@ def _land(settings: Settings, month: str) -> None:
 
 def run_month(settings: Settings, month: str, run_id: str) -> None:
     """A month through the steps, in this process, as an uninterrupted run."""
-    run = RunRef("customs_monthly", run_id, month)
-    steps.land(settings, month)
-    results = steps.gate_raw(settings, month)
-    steps.load(settings, run, month, results)
-    steps.transform(settings, run, month)
-    steps.gate_marts(settings, run, month)
-    steps.publish(settings, run)
+    run_customs_steps(settings, month, run_id)
 
 
 def served(settings: Settings) -> list[tuple]:

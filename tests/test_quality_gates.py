@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLE_LANDING, SESSION_DIR, settings_for
+from conftest import SAMPLE_LANDING, SESSION_DIR, run_customs_steps, settings_for
 
 from critmin.embedded import run_months, run_registers
 from critmin.errors import CritminError
@@ -99,14 +99,8 @@ THROUGH_THE_DAG = {"utf-16", "negative-quantity", "partners-above-world-total"}
 
 def run_steps(paths: Paths) -> str | None:
     """customs_monthly's steps for MONTH, in the DAG's order; the error message, or None."""
-    settings = settings_for(paths)
     try:
-        steps.land(settings, MONTH)
-        results = steps.gate_raw(settings, MONTH)
-        steps.load(settings, RUN, MONTH, results)
-        steps.transform(settings, RUN, MONTH)
-        steps.gate_marts(settings, RUN, MONTH)
-        steps.publish(settings, RUN)
+        run_customs_steps(settings_for(paths), MONTH, RUN.run_id)
     except CritminError as error:
         return str(error)
     return None

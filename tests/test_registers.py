@@ -148,13 +148,20 @@ def run_register_steps(settings: Settings, day) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("case", sorted(BAD_FILES))
-def test_a_bad_register_file_fails_the_gate_and_changes_nothing(published_registers, tmp_path, case):
+@pytest.fixture
+def published_copy(published_registers, tmp_path) -> Settings:
+    """A private copy of the published home and of its register files."""
     settings = Settings.for_home(tmp_path / "home", registers_dir=tmp_path / "registers")
     shutil.copytree(
         published_registers.paths.home, settings.paths.home, ignore=shutil.ignore_patterns("*.wal")
     )
     shutil.copytree(published_registers.registers_dir, settings.registers_dir)
+    return settings
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_a_bad_register_file_fails_the_gate_and_changes_nothing(published_copy, case):
+    settings = published_copy
     paths, registers = settings.paths, settings.registers_dir
     served = hashlib.sha256(paths.serving_db.read_bytes()).hexdigest()
     old, new, rule = BAD_FILES[case]
@@ -193,12 +200,8 @@ def test_both_dags_share_the_single_writer_pool():
         assert len(writers) == 3 and all(t.pool == WAREHOUSE_POOL for t in writers), dag_id
 
 
-def test_a_refused_value_is_named_by_file_and_line(published_registers, tmp_path):
-    settings = Settings.for_home(tmp_path / "home", registers_dir=tmp_path / "registers")
-    shutil.copytree(
-        published_registers.paths.home, settings.paths.home, ignore=shutil.ignore_patterns("*.wal")
-    )
-    shutil.copytree(published_registers.registers_dir, settings.registers_dir)
+def test_a_refused_value_is_named_by_file_and_line(published_copy):
+    settings = published_copy
     path = settings.registers_dir / "agreements" / "2025-10-20-us-australia.yml"
     text = path.read_text(encoding="utf-8").replace("amount: 8500000000", "amount: -8500000000", 1)
     path.write_text(text, encoding="utf-8")
