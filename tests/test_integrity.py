@@ -206,6 +206,8 @@ def test_a_failed_gate_frees_the_warehouse_and_publishes_nothing(published, tmp_
 
 
 def test_two_run_month_commands_at_once_give_the_sequential_result(published, uninterrupted, tmp_path):
+    """Two processes, each with its own embedded Airflow on the same home (whose metadata database
+    does not exist yet: they also create it at the same time)."""
     home = tmp_path / "home"
     _copy(published, home)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}

@@ -55,11 +55,20 @@ def configure_environment(settings: Settings) -> None:
 
 
 def init_metadata() -> None:
-    """Create or upgrade the metadata database and the one-slot warehouse pool (idempotent)."""
+    """Create or upgrade the metadata database and the one-slot warehouse pool (idempotent).
+
+    One process at a time: two ``make run-month`` started together on a new home would both
+    create the SQLite database and collide on its schema version.
+    """
+    import fcntl
+
     from airflow.models.pool import Pool
     from airflow.utils.db import initdb
 
-    with _captured(Path(os.environ["AIRFLOW_HOME"]) / "init.log"):
+    airflow_home = Path(os.environ["AIRFLOW_HOME"])
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    with (airflow_home / ".init.lock").open("a") as lock, _captured(airflow_home / "init.log"):
+        fcntl.flock(lock, fcntl.LOCK_EX)
         initdb()
         Pool.create_or_update_pool(
             WAREHOUSE_POOL,
