@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from critmin.errors import PipelineError
 from critmin.warehouse import connect
+from critmin.warehouse.lease import process_alive
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,23 +42,13 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
-
-
 def remove_stale_staged_files(serving_db: Path) -> list[Path]:
     """Remove what a killed publish left beside ``serving.duckdb``: its staged copy and WAL,
     named after a process that no longer runs. Returns what was removed."""
     removed = []
     for path in serving_db.parent.glob(f".{serving_db.name}.*.new*"):
         pid = path.name.removeprefix(f".{serving_db.name}.").split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             path.unlink(missing_ok=True)
             removed.append(path)
             log.warning("removed %s, left by a publish that did not finish (process %s)", path, pid)

@@ -101,7 +101,8 @@ def _process_started(pid: int) -> str | None:
         return None
 
 
-def _process_alive(pid: int, started: str | None) -> bool:
+def process_alive(pid: int, started: str | None = None) -> bool:
+    """Whether process ``pid`` runs on this host (and, given its start time, is that process)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -144,7 +145,7 @@ class WarehouseLease:
 
     def _alive(self, holder: Holder) -> bool:
         if holder.single_process and holder.host == socket.gethostname():
-            return _process_alive(holder.pid, holder.pid_started)
+            return process_alive(holder.pid, holder.pid_started)
         return time.time() - holder.renewed_at < self.settings.lease_ttl_seconds
 
     def _me(self, run: RunRef, stage: str) -> Holder:
