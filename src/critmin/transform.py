@@ -1,18 +1,26 @@
 """Run dbt (dbt-duckdb) in-process against ``warehouse.duckdb``.
 
-One ``dbt build`` per data month, inside the single-slot warehouse pool. Per-model tasks (Cosmos
+One ``dbt build`` per DAG run, inside the single-slot warehouse pool. Per-model tasks (Cosmos
 LOCAL) would start one dbt invocation per model per month; the warehouse is small and the models
 are few, so one build is faster and holds the writer lock once. See README "Why one dbt task".
+
+A run rebuilds the models downstream of the dbt sources its load changed (``CUSTOMS`` or
+``REGISTERS``), with their data tests; every other model is unchanged. That holds only while the
+whole warehouse was built by the same dbt project from the current raw tables
+(``critmin.warehouse.builds``), so the first build, the first after a change to the project, and
+the first after a failed run's load was put back are whole.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from critmin.errors import PipelineError
+from critmin.warehouse import record_whole_build, whole_build_fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -24,6 +32,11 @@ log = logging.getLogger(__name__)
 
 #: The pipeline builds models, seeds and data tests; dbt unit tests check the SQL and run in `make test`.
 PIPELINE_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
+#: The dbt sources each DAG's load changes (``audit``: the data-quality results of its gates).
+CUSTOMS = ("gacc", "audit")
+REGISTERS = ("registers", "audit")
+#: Folders of the dbt project that are dbt's output, not its input.
+_NOT_PROJECT = {"target", "logs", "dbt_packages"}
 
 
 @contextmanager
@@ -79,6 +92,36 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> Any:
     raise PipelineError(f"dbt {' '.join(args)} failed:\n{detail}\n  dbt's log: {state / 'logs' / 'dbt.log'}")
 
 
-def build(settings: Settings) -> None:
-    """Rebuild staging, intermediate, audit and marts from the raw tables, with dbt's data tests."""
+def project_fingerprint(project_dir: Path) -> str:
+    """A digest of every file of the dbt project (models, seeds, macros, settings) and of dbt's
+    version: what the models are built by."""
+    from dbt.version import __version__ as dbt_version
+
+    digest = hashlib.sha256(f"dbt {dbt_version}\n".encode())
+    for path in sorted(project_dir.rglob("*")):
+        relative = path.relative_to(project_dir)
+        if path.is_file() and relative.parts[0] not in _NOT_PROJECT:
+            digest.update(f"{relative.as_posix()}\n".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def build(settings: Settings, changed: Sequence[str] = ()) -> None:
+    """Rebuild the models (with their data tests) downstream of the ``changed`` dbt sources, or
+    every model when the warehouse is not known to be current (or nothing is named)."""
+    db = settings.paths.warehouse_db
+    fingerprint = project_fingerprint(settings.dbt_project_dir)
+    recorded = whole_build_fingerprint(db)
+    if changed and recorded == fingerprint:
+        log.info("rebuilding the models downstream of the sources %s", ", ".join(changed))
+        run_dbt(settings, [*PIPELINE_BUILD_ARGS, "--select", *(f"source:{name}+" for name in changed)])
+        return
+    if changed:
+        log.info(
+            "building every model: %s",
+            "the dbt project changed since the last whole build"
+            if recorded
+            else "no whole build since the warehouse was created or a failed run's load was put back",
+        )
     run_dbt(settings, PIPELINE_BUILD_ARGS)
+    record_whole_build(db, fingerprint)

@@ -118,14 +118,14 @@ def _roll_back(settings: Settings, run: RunRef, month: Month) -> None:
 def transform(settings: Settings, run: RunRef, month: Month | str) -> None:
     """dbt build. A failure restores the month's previous partition (the task then fails without
     retry: a retry would build the restored month and publish it as if this run had worked)."""
-    from critmin.transform import build
+    from critmin.transform import CUSTOMS, build
     from critmin.warehouse.lease import WarehouseLease
 
     month = Month.parse(month)
     WarehouseLease(settings).hold(run)
     log.info("building the marts after loading %s", month)
     try:
-        build(settings)
+        build(settings, CUSTOMS)
     except CritminError:
         _roll_back(settings, run, month)
         raise

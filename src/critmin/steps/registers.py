@@ -71,14 +71,14 @@ def load(settings: Settings, run: RunRef, validated: dict[str, Any]) -> int:
 def transform(settings: Settings, run: RunRef) -> None:
     """dbt build (its data tests are the registers' last gate). A failure puts the registers back
     as they were, rebuilds the marts from them and frees the lease."""
-    from critmin.transform import build
+    from critmin.transform import REGISTERS, build
     from critmin.warehouse import restore_registers
     from critmin.warehouse.lease import WarehouseLease
 
     lease = WarehouseLease(settings)
     lease.hold(run)
     try:
-        build(settings)
+        build(settings, REGISTERS)
     except CritminError:
         restore_registers(settings.paths.warehouse_db)
         try:

@@ -16,9 +16,11 @@ ever open ``serving.duckdb``. Keeping connection handling here keeps a later mov
 engine (DuckLake, MotherDuck) small.
 
 The package's parts: ``tables`` (every table's definition), ``connection`` (connections,
-transactions, inserts) and ``loads`` (the customs month partitions, the registers, the results).
+transactions, inserts), ``loads`` (the customs month partitions, the registers, the results) and
+``builds`` (whether every dbt model is current, so a run may rebuild only what its load changed).
 """
 
+from critmin.warehouse.builds import record_whole_build, whole_build_fingerprint
 from critmin.warehouse.connection import append_frame, connect, query_frame, transaction, writing
 from critmin.warehouse.loads import (
     CustomsMonthLoad,
@@ -51,10 +53,12 @@ __all__ = [
     "customs_month_load",
     "query_frame",
     "record_results",
+    "record_whole_build",
     "replace_registers",
     "replace_results",
     "restore_customs_month",
     "restore_registers",
     "transaction",
+    "whole_build_fingerprint",
     "writing",
 ]

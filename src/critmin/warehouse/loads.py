@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from critmin.warehouse.builds import forget_whole_build
 from critmin.warehouse.connection import append_frame, insert_rows, transaction, writing
 from critmin.warehouse.tables import (
     BEFORE_LOAD,
@@ -111,6 +112,7 @@ def restore_customs_month(path: Path, month: Month) -> None:
     with writing(path) as connection, transaction(connection):
         for table in CUSTOMS_PARTITIONED:
             _copy_partition(connection, f"{table}{BEFORE_LOAD}", table, month)
+        forget_whole_build(connection)
     log.warning("restored the partition of %s as it was before this run's load", month)
 
 
@@ -148,6 +150,7 @@ def restore_registers(path: Path) -> None:
         for table in REGISTER_TABLES:
             connection.execute(f"delete from {table}")
             connection.execute(f"insert into {table} from {table}{BEFORE_LOAD}")
+        forget_whole_build(connection)
     log.warning("restored the registers as they were before this run's load")
 
 

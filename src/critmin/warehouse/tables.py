@@ -8,6 +8,10 @@ QUALITY_RESULTS = "audit.data_quality_results"
 #: Which run made the last load of each month (or of the registers): the lease's recovery puts
 #: back a dead run's load only when that load is the dead run's own (it committed).
 WAREHOUSE_LOADS = "audit.warehouse_loads"
+#: The dbt project (by fingerprint) every model was last built with, from the current raw tables.
+#: While it holds, a run rebuilds only the models downstream of what it loaded; every restore
+#: clears it, so the build after a restore is whole.
+WHOLE_BUILDS = "audit.whole_builds"
 #: The month's partition as it was before the last load, to restore if a later step fails.
 BEFORE_LOAD = "__before_load"
 
@@ -97,6 +101,10 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("what", "varchar not null"),
         ("run_id", "varchar not null"),
         ("loaded_at", "timestamptz not null"),
+    ),
+    WHOLE_BUILDS: (
+        ("project_fingerprint", "varchar not null"),
+        ("built_at", "timestamptz not null"),
     ),
     QUALITY_RESULTS: (
         ("data_month", "date not null"),
