@@ -218,9 +218,18 @@ def test_the_demo_passes_every_critical_check_and_may_2025_is_a_warning(demo):
             "select success from marts.data_quality_results where month = '2025-05-01' "
             "and batch = '2025-05' and expectation = 'mom_swing_within_50_pct'"
         ).fetchall()
+        may_failures = con.execute(
+            "select expectation, severity from marts.data_quality_results "
+            "where month = '2025-05-01' and dataset = 'fct_magnet_exports_monthly' and not success"
+        ).fetchall()
     assert failed_critical == []
     assert [m for (m,) in checked_months] == sample_months()
     assert may_swing == [(False,)]
+    assert may_failures == [("mom_swing_within_50_pct", "warning")], "May 2025 is a warning, nothing else"
+    # The registers come first in the demo: the warning names the export-control events near the
+    # month, from marts.dim_policy_event.
+    log = (paths.home / "logs" / "customs_monthly" / "2025-05.log").read_text(encoding="utf-8")
+    assert "mom_swing_within_50_pct" in log and "Announcement 18/2025" in log
     assert (paths.quality_docs / "index.html").exists()
 
 

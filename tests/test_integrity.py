@@ -7,6 +7,7 @@ What serving.duckdb holds is compared with the same months run one after the oth
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import crash_driver
 import duckdb
 import pytest
 from conftest import SAMPLE_LANDING, SESSION_DIR, run_customs_steps
@@ -32,33 +34,10 @@ pytestmark = pytest.mark.e2e
 
 BASE, A, B = "2025-09", "2025-10", "2025-11"
 STEPS = ("land", "gate_raw", "load", "transform", "gate_marts", "publish")
-#: Runs a month through the steps in the DAG's order and, after ``crash_after``, freezes (to be
-#: killed): what a SIGKILL leaves at that step, with all of the step's effects done.
-DRIVER = textwrap.dedent(
-    """
-    import sys, time
-    from pathlib import Path
-    from critmin.settings import Settings
-    from critmin.steps import customs_monthly as steps
-    from critmin.warehouse.lease import RunRef
-
-    home, month, crash_after, marker = sys.argv[1:5]
-    settings = Settings.for_home(Path(home), single_process_runs=True)
-    run = RunRef("customs_monthly", "killed-" + month, month)
-
-    def reached(step):
-        if step == crash_after:
-            Path(marker).write_text(step)
-            time.sleep(600)
-
-    steps.land(settings, month); reached("land")
-    results = steps.gate_raw(settings, month); reached("gate_raw")
-    steps.load(settings, run, month, results); reached("load")
-    steps.transform(settings, run, month); reached("transform")
-    steps.gate_marts(settings, run, month); reached("gate_marts")
-    steps.publish(settings, run); reached("publish")
-    """
-)
+#: The killed runs are forked from a server that has already imported the pipeline: they start
+#: warm, as an Airflow worker's task process does.
+FORKSERVER = multiprocessing.get_context("forkserver")
+FORKSERVER.set_forkserver_preload(crash_driver.PRELOAD)
 
 
 def _land(settings: Settings, month: str) -> None:
@@ -121,22 +100,23 @@ def uninterrupted(published, tmp_path_factory) -> list[tuple]:
 def test_a_run_killed_at_any_step_is_never_published_by_another(published, uninterrupted, tmp_path, step):
     settings = _copy(published, tmp_path / "home", single_process_runs=True)
     marker = tmp_path / "reached"
-    process = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, str(settings.paths.home), A, step, str(marker)],
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    process = FORKSERVER.Process(
+        target=crash_driver.run_until_killed,
+        args=(str(settings.paths.home), A, step, str(marker)),
+        daemon=True,
     )
+    process.start()
     try:
         deadline = time.monotonic() + 300
         while not marker.exists():
-            assert process.poll() is None, process.stderr.read().decode()[-3000:]
+            error = Path(f"{marker}.error")
+            assert process.is_alive(), error.read_text() if error.exists() else f"exit {process.exitcode}"
             assert time.monotonic() < deadline, f"the run never reached {step}"
             time.sleep(0.1)
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=60)
-        process.stderr.close()
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGKILL)
+        process.join(timeout=60)
 
     run_month(settings, B, "another-month")
 

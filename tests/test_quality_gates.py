@@ -22,7 +22,7 @@ import duckdb
 import pytest
 from conftest import SAMPLE_LANDING, SESSION_DIR, run_customs_steps, settings_for
 
-from critmin.embedded import run_months, run_registers
+from critmin.embedded import run_months
 from critmin.errors import CritminError
 from critmin.settings import Paths
 from critmin.steps import customs_monthly as steps
@@ -247,30 +247,3 @@ def test_names_with_quotes_commas_and_semicolons_load_verbatim(home):
         ).fetchall()
     assert (name,) in names
     assert (partner_name,) in partners
-
-
-@pytest.mark.e2e
-def test_the_demo_month_of_may_2025_is_a_warning_not_a_failure(home):
-    # As in the demo, the registers come first: the warning names the export-control events
-    # near the month from marts.dim_policy_event.
-    assert run_registers(settings_for(home), report=lambda _: None).ok
-    folder = home.landing_dir("gacc/export", "2025-04")
-    shutil.copytree(SAMPLE_LANDING / "gacc" / "export" / "2025-04", folder, dirs_exist_ok=True)
-    shutil.copytree(
-        SAMPLE_LANDING / "gacc" / "export" / "2025-05", home.landing_dir("gacc/export", "2025-05")
-    )
-    outcomes = run_months(settings_for(home), ["2025-04", "2025-05"], report=lambda _: None)
-    assert all(o.ok for o in outcomes), [o.error for o in outcomes]
-    with duckdb.connect(str(home.serving_db), read_only=True) as con:
-        rows = con.execute(
-            "select expectation, severity, success, observed_value from marts.data_quality_results "
-            "where month = '2025-05-01' and dataset = 'fct_magnet_exports_monthly' and not success"
-        ).fetchall()
-        critical = con.execute(
-            "select count(*) from marts.data_quality_results where severity = 'critical' and not success"
-        ).fetchone()[0]
-    assert critical == 0
-    assert [(r[0], r[1]) for r in rows] == [("mom_swing_within_50_pct", "warning")]
-    log = (home.home / "logs" / "customs_monthly" / "2025-05.log").read_text(encoding="utf-8")
-    assert "mom_swing_within_50_pct" in log and "Announcement 18/2025" in log
-    assert (home.quality_docs / "index.html").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from contextlib import contextmanager
 from datetime import date
 
 import duckdb
@@ -44,50 +45,84 @@ def _run_registers(settings: Settings, run_id: str) -> None:
     register_steps.publish(settings, run)
 
 
-def _builds(caplog) -> list[str]:
-    messages = [record.getMessage() for record in caplog.records]
-    return [kind for message in messages for kind in (PART, WHOLE) if message.startswith(kind)]
+class _Messages(logging.Handler):
+    """critmin.transform's log messages, for a module-scoped fixture (caplog is per test)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def builds(self) -> list[str]:
+        found = [kind for message in self.messages for kind in (PART, WHOLE) if message.startswith(kind)]
+        self.messages.clear()
+        return found
+
+    @contextmanager
+    def attached(self):
+        logger = logging.getLogger("critmin.transform")
+        level = logger.level
+        logger.addHandler(self)
+        logger.setLevel(logging.INFO)
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
+            logger.setLevel(level)
 
 
-def test_runs_in_any_order_rebuild_only_what_changed_and_match_a_whole_build(settings, caplog):
-    caplog.set_level(logging.INFO, logger="critmin.transform")
-    for month in ("2025-10", "2025-08", "2025-09"):  # out of order: 2025-09 arrives last
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Months run out of order (2025-09 last), a registers run between them and a rerun, each
+    rebuilding only what its load changed; what the runs built and the marts they left."""
+    settings = Settings.for_home(tmp_path_factory.mktemp("transform") / "home", single_process_runs=True)
+    for month in ("2025-10", "2025-08", "2025-09"):
         land_sample_month(settings.paths, month)
-    run_customs_steps(settings, "2025-10", "first")
-    run_customs_steps(settings, "2025-08", "late")
-    _run_registers(settings, "registers")
-    run_customs_steps(settings, "2025-09", "last")
-    run_customs_steps(settings, "2025-09", "rerun")
-    assert _builds(caplog) == [WHOLE, PART, PART, PART, PART]
-    partly_built = _marts(settings)
+    with _Messages().attached() as log:
+        run_customs_steps(settings, "2025-10", "first")
+        run_customs_steps(settings, "2025-08", "late")
+        _run_registers(settings, "registers")
+        run_customs_steps(settings, "2025-09", "last")
+        run_customs_steps(settings, "2025-09", "rerun")
+        builds = log.builds()
+    return settings, builds, _marts(settings)
+
+
+def test_runs_in_any_order_rebuild_only_what_changed_and_match_a_whole_build(built, tmp_path):
+    settings, builds, partly_built = built
+    assert builds == [WHOLE, PART, PART, PART, PART]
     assert partly_built["marts.fct_magnet_exports_monthly"], "the months were built"
+    copy = Settings.for_home(tmp_path / "home")
+    shutil.copytree(settings.paths.home, copy.paths.home, ignore=shutil.ignore_patterns("*.wal"))
 
-    transform.build(settings)  # every model, from the same raw tables
+    transform.build(copy)  # every model, from the same raw tables
 
-    assert _marts(settings) == partly_built
+    assert _marts(copy) == partly_built
 
 
-def test_a_restore_or_a_changed_project_makes_the_next_build_whole(settings, caplog, tmp_path):
-    caplog.set_level(logging.INFO, logger="critmin.transform")
-    land_sample_month(settings.paths, "2025-09")
-    run_customs_steps(settings, "2025-09", "first")
+def test_a_restore_or_a_changed_project_makes_the_next_build_whole(built, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
+    settings = Settings.for_home(home)
     db = settings.paths.warehouse_db
     assert whole_build_fingerprint(db) == transform.project_fingerprint(settings.dbt_project_dir)
 
-    restore_customs_month(db, Month.parse("2025-09"))  # what a failed or dead run's clean-up does
-    assert whole_build_fingerprint(db) is None
-    caplog.clear()
-    run_customs_steps(settings, "2025-09", "after-restore")
-    assert _builds(caplog) == [WHOLE]
+    with _Messages().attached() as log:
+        restore_customs_month(db, Month.parse("2025-09"))  # what a failed or dead run's clean-up does
+        assert whole_build_fingerprint(db) is None
+        transform.build(settings, transform.CUSTOMS)
+        assert log.builds() == [WHOLE]
+        transform.build(settings, transform.CUSTOMS)
+        assert log.builds() == [PART]
 
-    project = tmp_path / "dbt_project"
-    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
-    model = project / "models" / "marts" / "trade" / "fct_magnet_exports_monthly.sql"
-    model.write_text(model.read_text(encoding="utf-8") + "\n-- a changed model\n", encoding="utf-8")
-    changed = Settings.for_home(settings.paths.home, dbt_project_dir=project)
-    caplog.clear()
-    run_customs_steps(changed, "2025-09", "changed-project")
-    assert _builds(caplog) == [WHOLE]
+        project = tmp_path / "dbt_project"
+        shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+        model = project / "models" / "marts" / "trade" / "fct_magnet_exports_monthly.sql"
+        model.write_text(model.read_text(encoding="utf-8") + "\n-- a changed model\n", encoding="utf-8")
+        transform.build(Settings.for_home(home, dbt_project_dir=project), transform.CUSTOMS)
+        assert log.builds() == [WHOLE]
     assert whole_build_fingerprint(db) == transform.project_fingerprint(project)
 
 
