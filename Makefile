@@ -14,7 +14,10 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTHON_FOR_TOOLS := $(or $(shell command -v python3.11 2>/dev/null),python3)
 VENV_STAMP := .venv/.critmin-installed
 
-.PHONY: help install demo run-month run-registers show test test-fast lint bench
+# The distributed test's own environment: the locked dependencies with the production extra.
+PRODUCTION_VENV := .venv-production
+
+.PHONY: help install demo run-month run-registers show test test-fast test-distributed lint bench
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -49,6 +52,11 @@ test: $(VENV_STAMP) ## Run the test suite (unit, dbt, DAG integrity, end to end)
 
 test-fast: $(VENV_STAMP) ## The inner loop: every test but the end-to-end runs of the DAGs
 	$(UV) run --frozen pytest -m "not e2e"
+
+test-distributed: | $(UV) ## The production shape (Celery, PostgreSQL, Redis) as separate processes on this machine
+	UV_PROJECT_ENVIRONMENT=$(PRODUCTION_VENV) $(UV) sync --frozen --extra production --python 3.11
+	CRITMIN_DISTRIBUTED=1 UV_PROJECT_ENVIRONMENT=$(PRODUCTION_VENV) \
+		$(UV) run --frozen --extra production pytest tests/test_distributed.py -v -p no:cacheprovider
 
 lint: $(VENV_STAMP) ## ruff, the import-layer contract, mypy on src/, sqlfluff on the dbt models
 	$(UV) run --frozen ruff check src dags tests scripts
