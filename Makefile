@@ -48,7 +48,7 @@ show: $(VENV_STAMP) ## Print the latest month (or MONTH=YYYY-MM) from serving.du
 	$(UV) run --frozen critmin show $(if $(MONTH),--month $(MONTH))
 
 test: $(VENV_STAMP) ## Run the test suite (unit, dbt, DAG integrity, end to end)
-	$(UV) run --frozen pytest -n 2 --dist loadfile
+	$(UV) run --frozen pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 test-fast: $(VENV_STAMP) ## The inner loop: every test but the end-to-end runs of the DAGs
 	$(UV) run --frozen pytest -m "not e2e"
