@@ -132,6 +132,8 @@ def test_the_fingerprint_follows_the_project_files_and_ignores_dbt_output(tmp_pa
     before = transform.project_fingerprint(project)
     (project / "target").mkdir(exist_ok=True)
     (project / "target" / "manifest.json").write_text("{}", encoding="utf-8")
+    (project / "sqlfluff_libs" / "__pycache__").mkdir(exist_ok=True)
+    (project / "sqlfluff_libs" / "__pycache__" / "dbt.cpython-311.pyc").write_bytes(b"\0")
     assert transform.project_fingerprint(project) == before
     seed = next((project / "seeds").rglob("*.csv"))
     seed.write_bytes(seed.read_bytes() + b"\n")

@@ -35,8 +35,8 @@ PIPELINE_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
 #: The dbt sources each DAG's load changes (``audit``: the data-quality results of its gates).
 CUSTOMS = ("gacc", "audit")
 REGISTERS = ("registers", "audit")
-#: Folders of the dbt project that are dbt's output, not its input.
-_NOT_PROJECT = {"target", "logs", "dbt_packages"}
+#: What in the dbt project folder is output (dbt's, Python's), not the project itself.
+_NOT_PROJECT = {"target", "logs", "dbt_packages", "__pycache__", ".user.yml"}
 
 
 @contextmanager
@@ -100,7 +100,7 @@ def project_fingerprint(project_dir: Path) -> str:
     digest = hashlib.sha256(f"dbt {dbt_version}\n".encode())
     for path in sorted(project_dir.rglob("*")):
         relative = path.relative_to(project_dir)
-        if path.is_file() and relative.parts[0] not in _NOT_PROJECT:
+        if path.is_file() and not _NOT_PROJECT.intersection(relative.parts):
             digest.update(f"{relative.as_posix()}\n".encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
