@@ -17,7 +17,12 @@ VENV_STAMP := .venv/.critmin-installed
 # The distributed test's own environment: the locked dependencies with the production extra.
 PRODUCTION_VENV := .venv-production
 
-.PHONY: help install demo run-month run-registers show test test-fast test-distributed lint bench
+# The BI clients the tests open serving.duckdb with: Superset's driver stack (SQLAlchemy 1.4,
+# duckdb-engine) with DuckDB 1.4 and 1.5, each locked in tests/bi/duckdb-*/ and kept apart.
+BI_CLIENTS := 1.4 1.5
+BI_STAMPS := $(foreach v,$(BI_CLIENTS),.venv-bi/duckdb-$(v)/.critmin-installed)
+
+.PHONY: help install bi-clients demo run-month run-registers show test test-fast test-distributed lint bench
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -34,6 +39,12 @@ $(VENV_STAMP): pyproject.toml uv.lock | $(UV)
 
 install: $(VENV_STAMP) ## Install the locked dependencies into .venv (installs uv if missing)
 
+.venv-bi/duckdb-%/.critmin-installed: tests/bi/duckdb-%/pyproject.toml tests/bi/duckdb-%/uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-bi/duckdb-$* $(UV) sync --frozen --project tests/bi/duckdb-$* --python 3.11
+	@touch $@
+
+bi-clients: $(BI_STAMPS) ## Install the BI client environments the tests use (DuckDB 1.4 and 1.5 with SQLAlchemy 1.4)
+
 demo: $(VENV_STAMP) ## Land the sample downloads and run customs_monthly for every sample month
 	$(UV) run --frozen critmin demo
 
@@ -47,10 +58,10 @@ run-registers: $(VENV_STAMP) ## Validate, load and publish data/registers (agree
 show: $(VENV_STAMP) ## Print the latest month (or MONTH=YYYY-MM) from serving.duckdb
 	$(UV) run --frozen critmin show $(if $(MONTH),--month $(MONTH))
 
-test: $(VENV_STAMP) ## Run the test suite (unit, dbt, DAG integrity, end to end)
+test: $(VENV_STAMP) $(BI_STAMPS) ## Run the test suite (unit, dbt, DAG integrity, end to end)
 	$(UV) run --frozen pytest -n 2 --dist loadfile --no-loadscope-reorder
 
-test-fast: $(VENV_STAMP) ## The inner loop: every test but the end-to-end runs of the DAGs
+test-fast: $(VENV_STAMP) $(BI_STAMPS) ## The inner loop: every test but the end-to-end runs of the DAGs
 	$(UV) run --frozen pytest -m "not e2e"
 
 test-distributed: | $(UV) ## The production shape (Celery, PostgreSQL, Redis) as separate processes on this machine

@@ -120,6 +120,7 @@ def test_landing_is_a_bind_mount_and_state_and_logs_are_volumes(compose):
     bi = compose["services"]["bi"]
     assert bi["volumes"] == ["critmin-home:/critmin:ro"], "BI tools mount the state read-only"
     assert "read_only=True" in " ".join(bi["command"])
+    assert "config={'enable_external_access': False}" in " ".join(bi["command"])
 
 
 def test_the_image_carries_the_shared_settings_and_the_api_server_script():

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from bi_clients import STATE_SQL, VERSIONS, Poller, run_client
 from conftest import SESSION_DIR, land_sample_month, published_figures, sample_months, settings_for
 
 from critmin.cli import month_table
@@ -23,14 +24,25 @@ from critmin.sources.gacc.read import iter_records
 pytestmark = pytest.mark.e2e
 
 
+DEMO_HOME = SESSION_DIR / "e2e-demo"
+
+
 @pytest.fixture(scope="module")
-def demo():
+def bi_poller():
+    """A BI client (Superset's driver stack) that polls serving.duckdb all through the demo."""
+    poller = Poller(Paths(DEMO_HOME).serving_db, SESSION_DIR / "e2e-bi-poller")
+    yield poller
+    poller.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(bi_poller):
     """`critmin demo` (what `make demo` runs) in a fresh interpreter, in a temporary home.
 
     The Airflow settings of the test session are removed from its environment, so it sets up its
     own embedded Airflow under the temporary $CRITMIN_HOME, as on a new machine.
     """
-    paths = Paths(SESSION_DIR / "e2e-demo")
+    paths = Paths(DEMO_HOME)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env["CRITMIN_HOME"] = str(paths.home)
     result = subprocess.run(
@@ -40,6 +52,7 @@ def demo():
         env=env,
         timeout=900,
     )
+    bi_poller.stop()
     return paths, result
 
 
@@ -129,6 +142,67 @@ def test_serving_has_documented_marts_only(demo):
         ).fetchall()
     assert schemas == {"marts"}
     assert undocumented == []
+
+
+def _published_states(serving_db):
+    """The state of the marts after each publish of the demo, in order, from the final file:
+    the registers (no month yet), then each month in turn. A month's rows depend only on it and
+    earlier months, so the state after month M is the final rows up to M."""
+    by_month = STATE_SQL.replace("from marts.fct_magnet_exports_monthly", "from facts")
+    with duckdb.connect(str(serving_db), read_only=True) as con:
+        states = []
+        for last in [None, *sample_months()]:
+            cutoff = Month.parse(last).first_day if last else None
+            con.execute(
+                "create or replace temp table facts as select * from marts.fct_magnet_exports_monthly "
+                "where month <= ?",
+                [cutoff],
+            )
+            states.append(tuple(con.execute(by_month).fetchone()))
+    return states
+
+
+def test_a_bi_client_polling_during_the_demo_saw_every_publish_whole_and_no_error(demo, bi_poller):
+    """Superset's stack (SQLAlchemy 1.4, duckdb-engine, DuckDB 1.5, a connection per query) polled
+    the marts while the demo published the registers and every month."""
+    paths, result = demo
+    assert result.returncode == 0
+    lines = bi_poller.lines()
+    assert lines[0]["ready"].startswith("1.5."), lines[0]
+    errors = [line for line in lines if "error" in line]
+    assert errors == [], f"{len(errors)} failed queries, the first: {errors[:3]}"
+    expected = _published_states(paths.serving_db)
+    position = {state: index for index, state in enumerate(expected)}
+    seen = [tuple(line["state"]) for line in lines if "state" in line]
+    assert not set(seen) - set(position), "a query saw a state that was never published"
+    order = [position[state] for state in seen]
+    assert order == sorted(order), "a query saw an older state after a newer one"
+    assert sorted(set(order)) == list(range(len(expected))), "some publish was never seen"
+    assert expected[-1][0].split(",") == sample_months()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_demos_serving_file_opens_with_duckdb_1x_read_only(demo, version):
+    paths, _ = demo
+    assert oct(paths.serving_db.stat().st_mode & 0o777) == oct(0o444)
+    with duckdb.connect(str(paths.serving_db), read_only=True) as con:
+        tables = con.execute(
+            "select table_name, estimated_size from duckdb_tables() where schema_name = 'marts' order by 1"
+        ).fetchall()
+        counts = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t, _ in tables}
+        (columns,) = con.execute(
+            "select count(*) from duckdb_columns() where schema_name = 'marts'"
+        ).fetchone()
+
+    seen = run_client(version, "describe", paths.serving_db)
+
+    assert seen["duckdb"].startswith(version + ".")
+    assert seen["tables"] == [t for t, _ in tables]
+    assert seen["counts"] == counts
+    assert seen["commented_columns"] == columns
+    assert seen["columns"]["month"] == "DATE"
+    assert seen["columns"]["quantity_t"].startswith("NUMERIC(")
+    assert (seen["month_python_type"], seen["quantity_python_type"]) == ("date", "Decimal")
 
 
 def test_latest_month_table_is_printed(demo):

@@ -58,13 +58,13 @@ def _format(value: object, digits: int = 1) -> str:
 
 def month_table(settings: Settings, month: Month | str | None = None) -> str:
     """The month's rows of ``marts.fct_magnet_exports_monthly`` from ``serving.duckdb``, as text."""
-    from critmin.warehouse import connect
+    from critmin.serving import open_serving
 
     paths = settings.paths
     codes = list(settings.domain.magnet_hs8_codes)
     if not paths.serving_db.exists():
         raise SystemExit(f"{paths.serving_db} does not exist yet: run `make demo` first")
-    with connect(paths.serving_db, read_only=True) as serving:
+    with open_serving(paths.serving_db) as serving:
         if month is None:
             latest = serving.execute(
                 "select strftime(max(month), '%Y-%m') from marts.fct_magnet_exports_monthly"
@@ -119,6 +119,13 @@ def _run(settings: Settings, months: Sequence[Month | str]) -> int:
     failed = [o for o in outcomes if not o.ok]
     if failed or len(outcomes) < len(months):
         published = [o.month for o in outcomes if o.ok]
+        if failed and failed[0].published:
+            tasks = ", ".join(failed[0].failed_tasks) or "a task after publish"
+            print(
+                f"customs_monthly {failed[0].month}: the month was published, then {tasks} failed.",
+                file=sys.stderr,
+            )
+            return 1
         if _serving_identity(settings.paths.serving_db) == before:
             state = "the published serving.duckdb is unchanged"
         elif published:

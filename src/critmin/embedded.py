@@ -27,7 +27,7 @@ from critmin.months import Month
 from critmin.settings import WAREHOUSE_POOL, Settings, repo_root
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
 
 def airflow_environment(settings: Settings) -> dict[str, str]:
@@ -163,10 +163,20 @@ class RunOutcome:
     seconds: float
     log_file: Path
     error: str | None = None
+    #: The state of each task of the run (task_id -> state), e.g. whether it got as far as publish.
+    task_states: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.state == "success"
+
+    @property
+    def published(self) -> bool:
+        return self.task_states.get("publish") == "success"
+
+    @property
+    def failed_tasks(self) -> list[str]:
+        return [task for task, state in self.task_states.items() if state == "failed"]
 
 
 _ERROR_LINE = re.compile(r"^(critmin\.errors\.\w+|airflow\.\S*AirflowFailException|\w*Error): (.*)")
@@ -252,16 +262,27 @@ def _run_once(dag, logical_date, conf: dict, label: str, log_file: Path) -> RunO
     """One dag.test() with its output in ``log_file``; never raises for a failed run."""
     log_file.unlink(missing_ok=True)
     started = time.monotonic()
+    task_states: dict[str, str] = {}
     with _captured(log_file):
         try:
             run = dag.test(logical_date=logical_date, run_conf=conf)
             state = str(getattr(run, "state", "failed") or "failed")
+            task_states = _task_states(run.dag_id, run.run_id)
         except Exception as exc:  # an error outside any task (e.g. bad params)
             print(f"critmin.errors.RunError: {exc}", flush=True)
             state = "failed"
     state = state.rsplit(".", 1)[-1].lower()
     error = None if state == "success" else error_from_log(log_file)
-    return RunOutcome(label, state, time.monotonic() - started, log_file, error)
+    return RunOutcome(label, state, time.monotonic() - started, log_file, error, task_states)
+
+
+def _task_states(dag_id: str, run_id: str) -> dict[str, str]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskInstance.task_id, TaskInstance.state).filter_by(dag_id=dag_id, run_id=run_id)
+        return {task_id: str(state).rsplit(".", 1)[-1].lower() for task_id, state in rows}
 
 
 def run_months(

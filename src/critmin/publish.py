@@ -3,17 +3,19 @@
 Users and BI tools only ever open ``serving.duckdb`` (read-only). It is written as a new file and
 swapped in with an atomic rename, so a reader never waits on the pipeline's writer lock and never
 sees half a month: a connection already open keeps reading the previous file until it reconnects.
-Only the ``marts`` schema is published, with its table and column comments (the dbt docs).
+Only the ``marts`` schema is published, with its table and column comments (the dbt docs), in a
+storage format every maintained DuckDB client reads (see ``critmin.serving``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from typing import TYPE_CHECKING
 
 from critmin.errors import PipelineError
-from critmin.warehouse import connect
+from critmin.serving import FILE_MODE, PUBLISHED_SCHEMA, STORAGE_VERSION
 from critmin.warehouse.lease import process_alive
 
 if TYPE_CHECKING:
@@ -22,8 +24,6 @@ if TYPE_CHECKING:
     from critmin.settings import Paths
 
 log = logging.getLogger(__name__)
-
-PUBLISHED_SCHEMA = "marts"
 
 
 def _quote(identifier: str) -> str:
@@ -58,8 +58,13 @@ def remove_stale_staged_files(serving_db: Path) -> list[Path]:
 def publish(paths: Paths) -> dict[str, int]:
     """Copy every table of ``marts`` from the warehouse into a fresh serving file and swap it in.
 
+    The new file is written in DuckDB 1.4's storage format (``serving.STORAGE_VERSION``) with each
+    table's definition as dbt's contract made it (types, NOT NULL, primary keys), its rows, and the
+    table and column comments; it is made read-only (mode 0444) before the rename.
     Returns the row count of each published table.
     """
+    import duckdb
+
     if not paths.warehouse_db.exists():
         raise PipelineError(f"{paths.warehouse_db} does not exist: load and transform a month first")
     remove_stale_staged_files(paths.serving_db)
@@ -67,10 +72,14 @@ def publish(paths: Paths) -> dict[str, int]:
     staged.unlink(missing_ok=True)
     counts: dict[str, int] = {}
     try:
-        with connect(staged) as serving:
-            serving.execute(f"attach {_literal(str(paths.warehouse_db))} as build (read_only)")
-            tables = serving.execute(
-                "select table_name, comment from duckdb_tables() "
+        with contextlib.closing(duckdb.connect()) as con:
+            con.execute(
+                f"attach {_literal(str(staged))} as serving (storage_version {_literal(STORAGE_VERSION)})"
+            )
+            con.execute(f"attach {_literal(str(paths.warehouse_db))} as build (read_only)")
+            con.execute("use serving")
+            tables = con.execute(
+                "select table_name, sql, comment from duckdb_tables() "
                 "where database_name = 'build' and schema_name = ? order by table_name",
                 [PUBLISHED_SCHEMA],
             ).fetchall()
@@ -78,33 +87,35 @@ def publish(paths: Paths) -> dict[str, int]:
                 raise PipelineError(
                     f"the warehouse has no tables in schema {PUBLISHED_SCHEMA!r}: run dbt first"
                 )
-            serving.execute(f"create schema {PUBLISHED_SCHEMA}")
-            for table, comment in tables:
+            con.execute(f"create schema {PUBLISHED_SCHEMA}")
+            for table, definition, comment in tables:
                 target = f"{PUBLISHED_SCHEMA}.{_quote(table)}"
-                serving.execute(
-                    f"create table {target} as select * from build.{PUBLISHED_SCHEMA}.{_quote(table)}"
-                )
+                # duckdb_tables().sql is "CREATE TABLE marts.<name>(...)": it creates the table in
+                # the current database, the staged file.
+                con.execute(definition)
+                con.execute(f"insert into {target} select * from build.{PUBLISHED_SCHEMA}.{_quote(table)}")
                 if comment:
-                    serving.execute(f"comment on table {target} is {_literal(comment)}")
-                columns = serving.execute(
+                    con.execute(f"comment on table {target} is {_literal(comment)}")
+                columns = con.execute(
                     "select column_name, comment from duckdb_columns() where database_name = 'build' "
                     "and schema_name = ? and table_name = ? and comment is not null",
                     [PUBLISHED_SCHEMA, table],
                 ).fetchall()
                 for column, column_comment in columns:
-                    serving.execute(
-                        f"comment on column {target}.{_quote(column)} is {_literal(column_comment)}"
-                    )
-                (counts[table],) = serving.execute(f"select count(*) from {target}").fetchall()[0]
-            serving.execute("detach build")
-            serving.execute("checkpoint")
+                    con.execute(f"comment on column {target}.{_quote(column)} is {_literal(column_comment)}")
+                (counts[table],) = con.execute(f"select count(*) from {target}").fetchall()[0]
+            con.execute("use memory")
+            con.execute("detach build")
+            con.execute("checkpoint serving")
+            con.execute("detach serving")
         with staged.open("rb") as handle:
             os.fsync(handle.fileno())
+        os.chmod(staged, FILE_MODE)
         os.replace(staged, paths.serving_db)
         _fsync_dir(paths.serving_db.parent)
     finally:
         staged.unlink(missing_ok=True)
         staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
     summary = ", ".join(f"{name} ({rows} rows)" for name, rows in counts.items())
-    log.info("published %s: %s", paths.serving_db, summary)
+    log.info("published %s (DuckDB %s storage, read-only): %s", paths.serving_db, STORAGE_VERSION, summary)
     return counts
