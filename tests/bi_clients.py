@@ -31,8 +31,7 @@ def client_python(version: str) -> Path:
     python = REPO / ".venv-bi" / f"duckdb-{version}" / "bin" / "python"
     if not python.exists():
         raise RuntimeError(
-            f"{python} is missing: `make test` installs the BI client environments "
-            f"(or run `make bi-clients`)"
+            f"{python} is missing: `make test` installs the BI client environments (or run `make bi-clients`)"
         )
     return python
 

@@ -60,9 +60,7 @@ def describe(uri: str, connect_args: dict) -> dict:
             for table in tables
         }
         commented = connection.execute(
-            text(
-                "select count(*) from duckdb_columns() where schema_name = 'marts' and comment is not null"
-            )
+            text("select count(*) from duckdb_columns() where schema_name = 'marts' and comment is not null")
         ).scalar_one()
         table_comment = connection.execute(
             text(

@@ -7,8 +7,9 @@ exports as (
     select
         month,
         partner_iso3,
-        -- over the magnet tariff codes; one unknown quantity makes the month's total unknown
-        case when count(*) = count(quantity_t) then sum(quantity_t) end as quantity_t
+        -- over the magnet tariff codes; one unknown quantity makes the month's total unknown.
+        -- The sum keeps quantity_t's type (DuckDB's sum would widen it to decimal(38, 6)).
+        case when count(*) = count(quantity_t) then cast(sum(quantity_t) as decimal(18, 6)) end as quantity_t
 
     from {{ ref('fct_magnet_exports_monthly') }}
     where hs8_code in ({{ magnet_hs8_codes_sql() }})
@@ -56,7 +57,8 @@ agreements_by_month as (
     select
         cast(date_trunc('month', announced_on) as date) as month,
         count(*) as agreements_announced,
-        sum(headline_amount_usd) as agreements_stated_usd,
+        -- the headline amounts' type (DuckDB's sum would widen it to decimal(38, 2))
+        cast(sum(headline_amount_usd) as decimal(20, 2)) as agreements_stated_usd,
         count(*) filter (where headline_amount_usd is null) as agreements_without_stated_amount
 
     from agreements

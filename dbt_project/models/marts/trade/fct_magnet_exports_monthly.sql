@@ -73,9 +73,10 @@ final as (
         cast(quantity_kg as decimal(18, 3)) as quantity_kg,
         cast(quantity_kg / 1000 as decimal(18, 6)) as quantity_t,
         cast(value_usd as decimal(18, 2)) as value_usd,
-        round(100 * (quantity_kg / nullif(previous_month_quantity_kg, 0) - 1), 2) as mom_pct,
-        round(100 * (quantity_kg / nullif(previous_year_quantity_kg, 0) - 1), 2) as yoy_pct,
-        round(100 * quantity_kg / nullif(world_quantity_kg, 0), 2) as share_of_world_pct,
+        -- percentages are doubles rounded to 2 places (a decimal divided by a decimal is a double)
+        cast(round(100 * (quantity_kg / nullif(previous_month_quantity_kg, 0) - 1), 2) as double) as mom_pct,
+        cast(round(100 * (quantity_kg / nullif(previous_year_quantity_kg, 0) - 1), 2) as double) as yoy_pct,
+        cast(round(100 * quantity_kg / nullif(world_quantity_kg, 0), 2) as double) as share_of_world_pct,
         source_file_sha256
 
     from compared
