@@ -16,7 +16,10 @@ trade happened).
 5. **gate_marts**: `expectations/fct_magnet_exports_monthly.json` reconciles the marts with the
    raw rows and `gacc_export_month.json` checks the partners against the world total, on the dbt
    audit models. A critical failure (or a failed dbt build) restores the previous partition.
-6. **publish**: write a new `serving.duckdb` and rename it into place.
+6. **publish**: write a new `serving.duckdb` (DuckDB 1.4 storage, read-only) and rename it into
+   place.
+7. **brief**: write the month's brief from `serving.duckdb`: `$CRITMIN_HOME/briefs/YYYY-MM.md` and
+   `.html`, with a chart (`.png`). It runs after the publish and never changes the data.
 
 Every validation is in the Data Docs under `$CRITMIN_HOME/docs/quality/`.
 
@@ -105,9 +108,16 @@ def customs_monthly():
 
         return run(steps.publish, steps.run_ref(context, month), retry=True)
 
+    @task
+    def brief(month: str) -> list[str]:
+        from critmin.steps import customs_monthly as steps
+        from critmin.steps.tasks import run
+
+        return run(steps.brief, month)
+
     month = land()
     loaded = load(month, gate_raw(month))
-    loaded >> transform(month) >> gate_marts(month) >> publish(month)
+    loaded >> transform(month) >> gate_marts(month) >> publish(month) >> brief(month)
 
 
 customs_monthly()

@@ -49,7 +49,7 @@ def test_warehouse_writers_are_serialized(dagbag):
         else:
             assert task.pool != WAREHOUSE_POOL
     order = [t.task_id for t in dag.topological_sort()]
-    assert order == ["land", "gate_raw", "load", "transform", "gate_marts", "publish"]
+    assert order == ["land", "gate_raw", "load", "transform", "gate_marts", "publish", "brief"]
 
 
 def test_parsing_the_dags_touches_no_files_and_imports_no_heavy_modules(tmp_path):
@@ -60,7 +60,8 @@ import json, sys
 from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder={str(REPO / "dags")!r})
 heavy = [m for m in ("duckdb", "dbt", "dbt.cli.main", "critmin.sources", "critmin.warehouse",
-                     "critmin.transform", "great_expectations") if m in sys.modules]
+                     "critmin.transform", "critmin.brief", "matplotlib", "great_expectations")
+         if m in sys.modules]
 print(json.dumps({{"errors": list(bag.import_errors), "heavy": heavy, "dags": bag.dag_ids}}))
 """
     env = {**os.environ, "CRITMIN_HOME": str(home)}

@@ -187,6 +187,8 @@ def test_registers_from_the_cli_and_three_months_through_the_rest_api(cluster, a
     runs = _runs(api, "customs_monthly", manual)
     assert all(r["state"] == "success" for r in runs), [(r["dag_run_id"], r["state"]) for r in runs]
     assert set(MANUAL_MONTHS) <= _served_months(cluster.home)
+    briefs = cluster.home / "briefs"
+    assert all((briefs / f"{month}.{kind}").exists() for month in MANUAL_MONTHS for kind in ("html", "png"))
 
     (scheduled,) = _runs(api, "customs_monthly", run_type="scheduled")  # the scheduler's next loop makes it
     land = {t["task_id"]: t for t in _task_instances(api, "customs_monthly", scheduled["dag_run_id"])}["land"]

@@ -108,6 +108,16 @@ class Paths:
         return self.quality_docs / "index.html"
 
     @property
+    def dbt_docs(self) -> Path:
+        """The dbt docs site (``make docs``): every model, column and test, with the lineage."""
+        return self.home / "docs" / "dbt"
+
+    @property
+    def briefs(self) -> Path:
+        """The monthly briefs: ``YYYY-MM.md``, ``.html`` and the chart ``.png``, one set per month."""
+        return self.home / "briefs"
+
+    @property
     def gx_state(self) -> Path:
         """Great Expectations' own stores (validation results behind the Data Docs)."""
         return self.home / "gx"

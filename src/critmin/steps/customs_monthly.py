@@ -163,3 +163,12 @@ def publish(settings: Settings, run: RunRef) -> dict[str, int]:
     lease.hold(run, "published")
     lease.release(run)
     return counts
+
+
+def brief(settings: Settings, month: Month | str) -> list[str]:
+    """Write the month's brief (Markdown, HTML and the chart) from the serving file just published."""
+    from critmin.brief import write_brief
+
+    files = write_brief(settings.paths.serving_db, settings.paths.briefs, Month.parse(month))
+    log.info("wrote the brief for %s: %s", month, files.html)
+    return [str(files.markdown), str(files.html), str(files.png)]
