@@ -22,7 +22,7 @@ PRODUCTION_VENV := .venv-production
 BI_CLIENTS := 1.4 1.5
 BI_STAMPS := $(foreach v,$(BI_CLIENTS),.venv-bi/duckdb-$(v)/.critmin-installed)
 
-.PHONY: help install bi-clients demo run-month run-registers show test test-fast test-distributed lint bench
+.PHONY: help install bi-clients demo run-month run-registers show brief docs analysis test test-fast test-distributed lint bench
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -58,6 +58,16 @@ run-registers: $(VENV_STAMP) ## Validate, load and publish data/registers (agree
 show: $(VENV_STAMP) ## Print the latest month (or MONTH=YYYY-MM) from serving.duckdb
 	$(UV) run --frozen critmin show $(if $(MONTH),--month $(MONTH))
 
+brief: $(VENV_STAMP) ## Rewrite a month's brief (briefs/YYYY-MM.md, .html, .png): make brief MONTH=2025-09
+	@test -n "$(MONTH)" || { echo "usage: make brief MONTH=YYYY-MM"; exit 2; }
+	$(UV) run --frozen critmin brief $(MONTH)
+
+docs: $(VENV_STAMP) ## Build the dbt docs site into docs/dbt/ under CRITMIN_HOME, linked from docs/index.html
+	$(UV) run --frozen critmin docs
+
+analysis: $(VENV_STAMP) ## Run a worked query on serving.duckdb: make analysis NAME=exports_by_destination [VARS="partner_iso3=DEU"]
+	$(UV) run --frozen critmin analysis $(NAME) $(foreach v,$(VARS),--var $(v))
+
 test: $(VENV_STAMP) $(BI_STAMPS) ## Run the test suite (unit, dbt, DAG integrity, end to end)
 	$(UV) run --frozen pytest -n 2 --dist loadfile --no-loadscope-reorder
 
@@ -69,12 +79,12 @@ test-distributed: | $(UV) ## The production shape (Celery, PostgreSQL, Redis) as
 	CRITMIN_DISTRIBUTED=1 UV_PROJECT_ENVIRONMENT=$(PRODUCTION_VENV) \
 		$(UV) run --frozen --extra production pytest tests/test_distributed.py -v -p no:cacheprovider
 
-lint: $(VENV_STAMP) ## ruff, the import-layer contract, mypy on src/, sqlfluff on the dbt models
+lint: $(VENV_STAMP) ## ruff, the import-layer contract, mypy on src/, sqlfluff on the dbt models and analyses
 	$(UV) run --frozen ruff check src dags tests scripts
 	$(UV) run --frozen ruff format --check src dags tests scripts
 	$(UV) run --frozen lint-imports
 	$(UV) run --frozen mypy
-	$(UV) run --frozen sqlfluff lint dbt_project/models dbt_project/tests
+	$(UV) run --frozen sqlfluff lint dbt_project/models dbt_project/tests dbt_project/analyses
 
 bench: $(VENV_STAMP) ## Benchmarks on seeded SYNTHETIC data: reader speed and memory, month land + load
 	$(UV) run --frozen python scripts/bench.py

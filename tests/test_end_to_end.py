@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pytest
 from bi_clients import STATE_SQL, VERSIONS, Poller, run_client
 from conftest import SESSION_DIR, land_sample_month, published_figures, sample_months, settings_for
 
+from critmin import brief
 from critmin.cli import month_table
 from critmin.embedded import run_months
 from critmin.months import Month
@@ -218,6 +220,108 @@ def test_rerunning_a_month_through_the_dag_changes_nothing(demo_copy):
     (outcome,) = run_months(settings_for(demo_copy), ["2025-09"], report=lambda _: None)
     assert outcome.ok, outcome.error
     assert _serving_rows(demo_copy) == before
+
+
+# --- the monthly brief, on the demo's serving.duckdb ------------------------------------------------
+
+
+def _mart_row(serving_db, month: str, partner: str) -> tuple:
+    with duckdb.connect(str(serving_db), read_only=True) as con:
+        row = con.execute(
+            "select quantity_t, mom_pct, yoy_pct, share_of_world_pct from marts.fct_magnet_exports_monthly "
+            "where month = ? and partner_code = ?",
+            [Month.parse(month).first_day, partner],
+        ).fetchone()
+    assert row is not None, (month, partner)
+    return row
+
+
+def _one_decimal(value) -> str:
+    return str(abs(Decimal(str(value))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def test_the_demo_wrote_the_brief_of_every_month_whole(demo):
+    from PIL import Image
+
+    paths, _ = demo
+    for month in sample_months():
+        for kind in ("md", "html", "png"):
+            assert (paths.briefs / f"{month}.{kind}").stat().st_size > 0, (month, kind)
+    png = (paths.briefs / "2025-09.png").read_bytes()
+    with Image.open(io.BytesIO(png)) as image:
+        image.verify()
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.size[0] == 1000 and 500 <= image.size[1] <= 900
+    markdown = (paths.briefs / "2025-09.md").read_text(encoding="utf-8")
+    page = (paths.briefs / "2025-09.html").read_text(encoding="utf-8")
+    assert "](2025-09.png)" in markdown and '<img src="2025-09.png"' in page
+    for sentence in brief.read_brief(paths.serving_db, "2025-09").sentences:
+        assert brief.markdown_escape(sentence) in markdown
+    assert "| United States | 420.5 | -28.7 |" in markdown
+
+
+def test_the_september_2025_brief_says_what_the_marts_say(demo):
+    paths, _ = demo
+    text = " ".join(brief.read_brief(paths.serving_db, "2025-09").sentences)
+    world_t, world_mom, world_yoy, _ = _mart_row(paths.serving_db, "2025-09", "000")
+    us_t, us_mom, us_yoy, us_share = _mart_row(paths.serving_db, "2025-09", "502")
+    assert world_mom < 0 < world_yoy and us_mom < 0 and us_yoy is None
+
+    exported = f"China exported {world_t:,.0f} tonnes of rare-earth magnets (HS 85051110) in September 2025."
+    assert exported in text
+    assert (
+        f"Total exports fell {_one_decimal(world_mom)}% from August and rose {_one_decimal(world_yoy)}% "
+        "from September 2024." in text
+    )
+    us = f"Exports to the United States fell {_one_decimal(us_mom)}% from August to {us_t:.1f} tonnes."
+    assert us in text
+    assert "No figure for exports to the United States was published for September 2024" in text
+    assert f"The United States took {_one_decimal(us_share)}% of the total." in text
+    # The published figures (data/reference/published_magnet_exports.csv and the press).
+    assert "Total exports fell 6.1% from August" in text
+    assert "Exports to the United States fell 28.7% from August to 420.5 tonnes." in text
+
+
+def test_the_brief_lists_the_export_control_events_near_its_month(demo):
+    paths, _ = demo
+    september = brief.read_brief(paths.serving_db, "2025-09")
+    with duckdb.connect(str(paths.serving_db), read_only=True) as con:
+        near = con.execute(
+            "select reference from marts.dim_policy_event "
+            "where event_on between '2025-07-01' and '2025-11-30' order by event_on, event_id"
+        ).fetchall()
+    assert [e.reference for e in september.events_near] == [r for (r,) in near]
+    assert "Announcement 18/2025" in [e.reference for e in september.events_in_force]
+    assert f"{len(near)} export-control events are recorded from July 2025 to November 2025." in (
+        september.sentences
+    )
+
+
+def test_a_brief_whose_comparison_months_are_missing_says_so_and_gives_no_change(demo):
+    paths, _ = demo
+    text = " ".join(brief.read_brief(paths.serving_db, "2025-04").sentences)
+    assert "No figure was published for March 2025, so no month-over-month change is given." in text
+    assert "No figure was published for April 2024, so no year-over-year change is given." in text
+    assert "No figure for exports to the United States was published for April 2025." in text
+    assert not re.search(r"\b(rose|fell|unchanged|up|down)\b", text)
+    assert not re.search(r"[\d.]+%", text), "no change and no share without their figures"
+
+
+def test_a_brief_of_a_month_not_in_serving_is_refused(demo, tmp_path):
+    paths, _ = demo
+    with pytest.raises(brief.BriefError, match=r"2025-03 is not in .*months published: .*2025-04"):
+        brief.write_brief(paths.serving_db, tmp_path / "briefs", "2025-03")
+    assert not (tmp_path / "briefs").exists()
+
+
+def test_a_brief_failing_after_the_publish_says_the_month_was_published(demo_copy, capsys):
+    from critmin.cli import _run
+
+    shutil.rmtree(demo_copy.briefs)
+    demo_copy.briefs.write_text("a file where the briefs folder should be\n")
+    assert _run(settings_for(demo_copy), ["2025-09"]) == 1
+    message = capsys.readouterr().err
+    assert "customs_monthly 2025-09: the month was published, then brief failed." in message
 
 
 def test_a_bad_month_fails_clearly_and_leaves_serving_untouched(demo_copy):

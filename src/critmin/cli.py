@@ -3,6 +3,9 @@
 critmin demo                 copy the sample downloads into the landing folder, run every month
 critmin run-month 2025-05    run customs_monthly for one data month (exit 1 if it fails)
 critmin show [--month M]     print a month's magnet exports from serving.duckdb
+critmin brief 2025-09        (re)write a month's brief from serving.duckdb
+critmin docs                 build the dbt docs site under $CRITMIN_HOME/docs/
+critmin analysis [NAME]      run a worked query of dbt_project/analyses/ on serving.duckdb
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from critmin.errors import InputError
+from critmin.errors import CritminError, InputError
 from critmin.months import Month
 from critmin.settings import Settings, repo_root
 from critmin.steps.customs_monthly import check_not_in_future
@@ -137,6 +140,49 @@ def _run(settings: Settings, months: Sequence[Month | str]) -> int:
     return 0
 
 
+def format_rows(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Rows as an aligned text table, numbers to the right (NULL shows as —)."""
+    cells = [[_format(value, 2) for value in row] for row in rows]
+    numeric = [
+        all(row[i] is None or isinstance(row[i], (int, float, Decimal)) for row in rows)
+        for i in range(len(columns))
+    ]
+    widths = [max(len(text) for text in [name, *(row[i] for row in cells)]) for i, name in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            value.rjust(width) if right else value.ljust(width)
+            for value, width, right in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(columns), *(line(row) for row in cells)])
+
+
+def _analysis(settings: Settings, name: str | None, assignments: Sequence[str], sql_only: bool) -> int:
+    import yaml
+
+    from critmin import analyses
+
+    if name is None:
+        print("Worked queries in dbt_project/analyses/ (each file's header says what it answers):")
+        for known in analyses.analysis_names(settings):
+            print(f"  {known}")
+        return 0
+    variables = {}
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep:
+            raise SystemExit(f"--var takes key=value, not {assignment!r}")
+        variables[key] = yaml.safe_load(value)
+    if sql_only:
+        print(analyses.compile_analyses(settings, [name], variables)[name])
+        return 0
+    result = analyses.run(settings, name, variables)
+    print(format_rows(result.columns, result.rows))
+    print(f"({len(result.rows)} rows from {settings.paths.serving_db})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="critmin", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +192,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("run-registers", help="validate, load and publish the registers")
     show = commands.add_parser("show", help="print a month's magnet exports from serving.duckdb")
     show.add_argument("--month", help="YYYY-MM (default: the latest month)")
+    brief = commands.add_parser("brief", help="(re)write a month's brief from serving.duckdb")
+    brief.add_argument("month", help="data month, YYYY-MM")
+    commands.add_parser("docs", help="build the dbt docs site under $CRITMIN_HOME/docs/dbt/")
+    analysis = commands.add_parser("analysis", help="run a worked query of dbt_project/analyses/")
+    analysis.add_argument("name", nargs="?", help="the analysis (none: list them)")
+    analysis.add_argument("--var", action="append", default=[], help="a parameter, key=value")
+    analysis.add_argument("--sql", action="store_true", help="print the SQL compiled for serving.duckdb")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -175,6 +228,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         if status == 0:
             print(month_table(settings, month))
         return status
+    try:
+        if args.command == "brief":
+            from critmin.steps.customs_monthly import brief as write_brief
+
+            for written in write_brief(settings, Month.parse(args.month)):
+                print(written)
+            return 0
+        if args.command == "docs":
+            from critmin.docs import build_dbt_docs, docs_index
+
+            print(f"dbt docs site: {build_dbt_docs(settings)}")
+            print(f"all documentation: {docs_index(settings.paths)}")
+            return 0
+        if args.command == "analysis":
+            return _analysis(settings, args.name, args.var, args.sql)
+    except (CritminError, ValueError) as error:
+        print(f"critmin {args.command}: {error}", file=sys.stderr)
+        return 1
     print(month_table(settings, args.month))
     return 0
 
