@@ -142,3 +142,28 @@ def test_a_changed_type_or_a_renamed_column_fails_the_build_naming_the_column(bu
         ("dim_mineral", "mineral_id", "VARCHAR"),
         ("fct_magnet_exports_monthly", "value_usd", "DECIMAL(18,2)"),
     ]
+
+
+def test_a_duplicate_key_or_a_null_fails_the_build_where_the_marts_have_no_data_tests_for_them(built):
+    """The marts' not_null and primary-key constraints replace the equivalent data tests: DuckDB
+    enforces them as dbt writes the table, so a duplicate key or a NULL fails the model itself."""
+    settings, _ = built
+    partners = settings.dbt_project_dir / "models" / "marts" / "core" / "dim_partner.sql"
+    doubled = _changed(partners, "select * from final", "select * from final union all select * from final")
+    with doubled, pytest.raises(PipelineError) as failure:
+        transform.run_dbt(settings, ["run", "--select", "dim_partner"])
+    assert re.search(r"(?i)duplicate key", str(failure.value)), str(failure.value)
+
+    nulled = _changed(
+        partners,
+        "select * from final",
+        "select * replace (cast(null as varchar) as partner_name_en) from final",
+    )
+    with nulled, pytest.raises(PipelineError) as failure:
+        transform.run_dbt(settings, ["run", "--select", "dim_partner"])
+    assert re.search(r"(?i)not null constraint", str(failure.value)), str(failure.value)
+    with duckdb.connect(str(settings.paths.warehouse_db), read_only=True) as con:  # the table stays
+        assert con.execute(
+            "select count(*) = count(distinct partner_code) and count(partner_name_en) = count(*) "
+            "from marts.dim_partner"
+        ).fetchone() == (True,)
