@@ -22,13 +22,13 @@ from __future__ import annotations
 import html
 import io
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from critmin.errors import CritminError
+from critmin.files import fsync_dir, write_atomically
 from critmin.months import Month
 
 if TYPE_CHECKING:
@@ -842,28 +842,6 @@ def render_html(brief: Brief, image_name: str) -> str:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it and rename it into place."""
-    staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with staged.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(staged, path)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_brief(serving_db: Path, briefs_dir: Path, month: str | Month) -> BriefFiles:
     """Write the month's brief into ``briefs_dir``: ``YYYY-MM.md``, ``YYYY-MM.html`` and
     ``YYYY-MM.png``, each atomically (the chart first, so a page never links a missing chart).
@@ -877,8 +855,8 @@ def write_brief(serving_db: Path, briefs_dir: Path, month: str | Month) -> Brief
         html=briefs_dir / f"{brief.month}.html",
         png=briefs_dir / f"{brief.month}.png",
     )
-    _write_atomically(files.png, render_chart(brief))
-    _write_atomically(files.markdown, render_markdown(brief, files.png.name).encode("utf-8"))
-    _write_atomically(files.html, render_html(brief, files.png.name).encode("utf-8"))
-    _fsync_dir(briefs_dir)
+    write_atomically(files.png, render_chart(brief))
+    write_atomically(files.markdown, render_markdown(brief, files.png.name).encode("utf-8"))
+    write_atomically(files.html, render_html(brief, files.png.name).encode("utf-8"))
+    fsync_dir(briefs_dir)
     return files

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import html
 import logging
-import os
-import shutil
 from typing import TYPE_CHECKING
 
 from critmin.analyses import serving_target
+from critmin.files import copy_atomically, write_atomically
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -53,14 +52,6 @@ def docs_index(paths: Paths) -> Path:
     return paths.home / "docs" / "index.html"
 
 
-def _replace(source: Path, target: Path) -> None:
-    """Copy ``source`` over ``target`` by a rename, so a reader never sees half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    shutil.copyfile(source, partial)
-    os.replace(partial, target)
-
-
 def build_dbt_docs(settings: Settings) -> Path:
     """Generate the dbt docs site from the published marts; returns its ``index.html``.
 
@@ -73,7 +64,7 @@ def build_dbt_docs(settings: Settings) -> Path:
         run_dbt(target, ["docs", "generate", "--static"])
         generated = target.paths.dbt_state / "target"
         for name, kept_as in _DBT_SITE_FILES.items():
-            _replace(generated / name, index.with_name(kept_as))
+            copy_atomically(generated / name, index.with_name(kept_as))
     write_docs_index(settings.paths)
     log.info("dbt docs: %s", index)
     return index
@@ -122,8 +113,5 @@ def write_docs_index(paths: Paths) -> Path:
         ]
     )
     index = docs_index(paths)
-    index.parent.mkdir(parents=True, exist_ok=True)
-    partial = index.with_name(f".{index.name}.{os.getpid()}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, index)
+    write_atomically(index, text.encode("utf-8"))
     return index

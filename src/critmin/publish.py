@@ -15,6 +15,7 @@ import os
 from typing import TYPE_CHECKING
 
 from critmin.errors import PipelineError
+from critmin.files import fsync_dir
 from critmin.serving import FILE_MODE, PUBLISHED_SCHEMA, STORAGE_VERSION
 from critmin.warehouse.lease import process_alive
 
@@ -32,14 +33,6 @@ def _quote(identifier: str) -> str:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove_stale_staged_files(serving_db: Path) -> list[Path]:
@@ -112,7 +105,7 @@ def publish(paths: Paths) -> dict[str, int]:
             os.fsync(handle.fileno())
         os.chmod(staged, FILE_MODE)
         os.replace(staged, paths.serving_db)
-        _fsync_dir(paths.serving_db.parent)
+        fsync_dir(paths.serving_db.parent)
     finally:
         staged.unlink(missing_ok=True)
         staged.with_name(staged.name + ".wal").unlink(missing_ok=True)

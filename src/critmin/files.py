@@ -1,0 +1,57 @@
+"""Files a reader may open at any moment: written beside their place, then renamed into it.
+
+A rename within a folder is atomic, so a reader sees the old file or the new one, never half of
+one; the fsync of the data and then of the folder makes the new file survive a crash once the
+rename is done. The serving file, the briefs and the docs sites are written this way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make the renames in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _staged(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.partial")
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` beside ``path``, fsync it and rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = _staged(path)
+    try:
+        with staged.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(staged, path)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+
+
+def copy_atomically(source: Path, path: Path) -> None:
+    """Copy ``source`` over ``path`` the same way."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = _staged(path)
+    try:
+        shutil.copyfile(source, staged)
+        with staged.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(staged, path)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
