@@ -85,37 +85,39 @@ class Poller:
         self.out = workdir / f"poll-duckdb-{version}.jsonl"
         self.stop_file = workdir / f"poll-duckdb-{version}.stop"
         self.stop_file.unlink(missing_ok=True)
-        self.process = subprocess.Popen(
-            [
-                str(client_python(version)),
-                str(CLIENT),
-                "poll",
-                uri(serving_db),
-                json.dumps(documented_connect_args()),
-                str(self.out),
-                str(self.stop_file),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.stderr = ""
+        self.stderr_file = workdir / f"poll-duckdb-{version}.stderr"
+        with self.stderr_file.open("w") as stderr:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [
+                    str(client_python(version)),
+                    str(CLIENT),
+                    "poll",
+                    uri(serving_db),
+                    json.dumps(documented_connect_args()),
+                    str(self.out),
+                    str(self.stop_file),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         deadline = time.monotonic() + 60
         while not (self.out.exists() and self.out.read_text(encoding="utf-8")):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the BI poller did not start: {self.stderr}")
+                raise RuntimeError(f"the BI poller did not start: {self.stderr()}")
             time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.process.returncode is not None:
-            return
-        self.stop_file.touch()
-        try:
-            _, self.stderr = self.process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            _, self.stderr = self.process.communicate(timeout=30)
+        if self.process.poll() is None:
+            self.stop_file.touch()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
+
+    def stderr(self) -> str:
+        return self.stderr_file.read_text(encoding="utf-8") if self.stderr_file.exists() else ""
 
     def lines(self) -> list[dict]:
         return [json.loads(line) for line in self.out.read_text(encoding="utf-8").splitlines()]

@@ -27,14 +27,17 @@ def test_staged_files_of_a_killed_publish_are_removed_by_the_next(paths):
     dead = _dead_pid()
     staged = paths.serving_db.with_name(f".serving.duckdb.{dead}.new")
     wal = staged.with_name(staged.name + ".wal")
+    spilled = staged.with_name(staged.name + ".tmp")
     staged.write_bytes(b"half a database")
     wal.write_bytes(b"half a log")
+    spilled.mkdir()
+    (spilled / "duckdb_temp_storage-0.tmp").write_bytes(b"spilled rows")
     unrelated = paths.home / "notes.txt"
     unrelated.write_text("mine", encoding="utf-8")
 
     assert publish(paths) == {"t": 1}
 
-    assert not staged.exists() and not wal.exists()
+    assert not staged.exists() and not wal.exists() and not spilled.exists()
     assert unrelated.exists()
     assert sorted(p.name for p in paths.home.iterdir()) == ["notes.txt", "serving.duckdb", "warehouse.duckdb"]
 

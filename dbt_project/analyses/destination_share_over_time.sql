@@ -13,7 +13,7 @@
 --   critmin analysis destination_share_over_time --var partner_iso3=DEU
 -- or print the SQL, compiled for serving.duckdb, for a BI tool or the DuckDB CLI:
 --   critmin analysis destination_share_over_time --var partner_iso3=DEU --sql
-{% set partner_iso3 = var('partner_iso3', 'USA') %}
+{% set partner_iso3 = var('partner_iso3', 'USA') | string | replace("'", "''") %}
 
 with
 

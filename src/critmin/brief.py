@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from critmin.errors import CritminError
-from critmin.files import fsync_dir, write_atomically
+from critmin.files import write_atomically
 from critmin.months import Month
 
 if TYPE_CHECKING:
@@ -858,5 +858,4 @@ def write_brief(serving_db: Path, briefs_dir: Path, month: str | Month) -> Brief
     write_atomically(files.png, render_chart(brief))
     write_atomically(files.markdown, render_markdown(brief, files.png.name).encode("utf-8"))
     write_atomically(files.html, render_html(brief, files.png.name).encode("utf-8"))
-    fsync_dir(briefs_dir)
     return files

@@ -124,8 +124,10 @@ def _run(settings: Settings, months: Sequence[Month | str]) -> int:
         published = [o.month for o in outcomes if o.ok]
         if failed and failed[0].published:
             tasks = ", ".join(failed[0].failed_tasks) or "a task after publish"
+            not_run = [str(m) for m in months[len(outcomes) :]]
             print(
-                f"customs_monthly {failed[0].month}: the month was published, then {tasks} failed.",
+                f"customs_monthly {failed[0].month}: the month was published, then {tasks} failed."
+                + (f" Not run: {', '.join(not_run)}." if not_run else ""),
                 file=sys.stderr,
             )
             return 1

@@ -267,10 +267,14 @@ def _run_once(dag, logical_date, conf: dict, label: str, log_file: Path) -> RunO
         try:
             run = dag.test(logical_date=logical_date, run_conf=conf)
             state = str(getattr(run, "state", "failed") or "failed")
-            task_states = _task_states(run.dag_id, run.run_id)
         except Exception as exc:  # an error outside any task (e.g. bad params)
             print(f"critmin.errors.RunError: {exc}", flush=True)
-            state = "failed"
+            run, state = None, "failed"
+        if run is not None:
+            try:
+                task_states = _task_states(run.dag_id, run.run_id)
+            except Exception as exc:  # the run's outcome stands; only the details are missing
+                print(f"could not read the task states of the run: {exc}", flush=True)
     state = state.rsplit(".", 1)[-1].lower()
     error = None if state == "success" else error_from_log(log_file)
     return RunOutcome(label, state, time.monotonic() - started, log_file, error, task_states)

@@ -29,7 +29,7 @@ def _staged(path: Path) -> Path:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` beside ``path``, fsync it and rename it over ``path``."""
+    """Write ``data`` beside ``path``, fsync it, rename it over ``path`` and fsync the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = _staged(path)
     try:
@@ -41,6 +41,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
 
 
 def copy_atomically(source: Path, path: Path) -> None:
@@ -55,3 +56,4 @@ def copy_atomically(source: Path, path: Path) -> None:
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)

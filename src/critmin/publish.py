@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 from typing import TYPE_CHECKING
 
 from critmin.errors import PipelineError
@@ -36,13 +37,16 @@ def _literal(text: str) -> str:
 
 
 def remove_stale_staged_files(serving_db: Path) -> list[Path]:
-    """Remove what a killed publish left beside ``serving.duckdb``: its staged copy and WAL,
+    """Remove what a killed publish left beside ``serving.duckdb``: its staged copy, WAL and spill folder,
     named after a process that no longer runs. Returns what was removed."""
     removed = []
     for path in serving_db.parent.glob(f".{serving_db.name}.*.new*"):
         pid = path.name.removeprefix(f".{serving_db.name}.").split(".", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
-            path.unlink(missing_ok=True)
+            if path.is_dir():  # what its in-memory connection spilled
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
             removed.append(path)
             log.warning("removed %s, left by a publish that did not finish (process %s)", path, pid)
     return removed
@@ -63,9 +67,11 @@ def publish(paths: Paths) -> dict[str, int]:
     remove_stale_staged_files(paths.serving_db)
     staged = paths.serving_db.with_name(f".{paths.serving_db.name}.{os.getpid()}.new")
     staged.unlink(missing_ok=True)
+    spill = staged.with_name(staged.name + ".tmp")
     counts: dict[str, int] = {}
     try:
-        with contextlib.closing(duckdb.connect()) as con:
+        # In memory, with anything it spills beside the staged file rather than in the cwd.
+        with contextlib.closing(duckdb.connect(config={"temp_directory": str(spill)})) as con:
             con.execute(
                 f"attach {_literal(str(staged))} as serving (storage_version {_literal(STORAGE_VERSION)})"
             )
@@ -101,14 +107,15 @@ def publish(paths: Paths) -> dict[str, int]:
             con.execute("detach build")
             con.execute("checkpoint serving")
             con.execute("detach serving")
+        os.chmod(staged, FILE_MODE)
         with staged.open("rb") as handle:
             os.fsync(handle.fileno())
-        os.chmod(staged, FILE_MODE)
         os.replace(staged, paths.serving_db)
         fsync_dir(paths.serving_db.parent)
     finally:
         staged.unlink(missing_ok=True)
         staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
+        shutil.rmtree(spill, ignore_errors=True)
     summary = ", ".join(f"{name} ({rows} rows)" for name, rows in counts.items())
     log.info("published %s (DuckDB %s storage, read-only): %s", paths.serving_db, STORAGE_VERSION, summary)
     return counts

@@ -95,7 +95,7 @@ def attempts(uri: str, connect_args: dict, workdir: Path) -> dict:
         "copy_to_file": f"copy (select 1 as x) to '{workdir / 'out.csv'}'",
         "read_text": f"select * from read_text('{secret}')",
         "read_csv": f"select * from read_csv('{secret}')",
-        "attach_read_write": f"attach '{other}' as other; create table other.t as select 1 as x",
+        "attach_read_write": f"attach '{other}' as other (read_only false); create table other.t as select 1",
         "delete_rows": "delete from marts.fct_magnet_exports_monthly",
         "create_table": "create table marts.t as select 1 as x",
         "enable_external_access": "set enable_external_access = true",
