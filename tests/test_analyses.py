@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 
 import duckdb
@@ -209,11 +211,28 @@ def test_an_unknown_analysis_or_an_unbuilt_home_says_what_to_do(home, tmp_path):
     assert not empty.paths.warehouse_db.exists() and not empty.paths.serving_db.exists()
 
 
+_HOLD_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
 def test_dbt_docs_describe_the_published_marts_without_opening_the_warehouse(home):
     files = (home.paths.warehouse_db, home.paths.serving_db)
     before = [_identity(path) for path in files]
-
-    index = build_dbt_docs(home)
+    # Another process holds the warehouse's write lock, as a running month does: a docs build that
+    # opened the warehouse would fail on the lock.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(home.paths.warehouse_db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        index = build_dbt_docs(home)
+    finally:
+        holder.kill()
+        holder.wait(timeout=60)
 
     assert index == home.paths.home / "docs" / "dbt" / "index.html"
     page = index.read_text(encoding="utf-8")
