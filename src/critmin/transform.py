@@ -9,6 +9,11 @@ A run rebuilds the models downstream of the dbt sources its load changed (``CUST
 whole warehouse was built by the same dbt project from the current raw tables
 (``critmin.warehouse.builds``), so the first build, the first after a change to the project, and
 the first after a failed run's load was put back are whole.
+
+Within the customs models, a build recomputes the data months marked in ``audit.months_to_build``
+(``critmin.warehouse.builds``): a run's build, the month it loaded and the months whose changes
+that month feeds; a whole build, every month (``--full-refresh``). So a month's run costs the same
+with ten years of history as with one month.
 """
 
 from __future__ import annotations
@@ -20,12 +25,18 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from critmin.errors import PipelineError
-from critmin.warehouse import record_whole_build, whole_build_fingerprint
+from critmin.warehouse import (
+    clear_months_to_build,
+    mark_months_to_build,
+    record_whole_build,
+    whole_build_fingerprint,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from pathlib import Path
 
+    from critmin.months import Month
     from critmin.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -106,15 +117,22 @@ def project_fingerprint(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def build(settings: Settings, changed: Sequence[str] = ()) -> None:
-    """Rebuild the models (with their data tests) downstream of the ``changed`` dbt sources, or
-    every model when the warehouse is not known to be current (or nothing is named)."""
+def build(settings: Settings, changed: Sequence[str] = (), months: Sequence[Month] = ()) -> None:
+    """Rebuild the models (with their data tests) downstream of the ``changed`` dbt sources, for
+    the data ``months`` a customs load changed; or every model, for every month, when the warehouse
+    is not known to be current (or nothing is named)."""
     db = settings.paths.warehouse_db
     fingerprint = project_fingerprint(settings.dbt_project_dir)
     recorded = whole_build_fingerprint(db)
     if changed and recorded == fingerprint:
-        log.info("rebuilding the models downstream of the sources %s", ", ".join(changed))
+        marked = mark_months_to_build(db, months)
+        log.info(
+            "rebuilding the models downstream of the sources %s%s",
+            ", ".join(changed),
+            f" for the data months {', '.join(m[:7] for m in marked)}" if marked else "",
+        )
         run_dbt(settings, [*PIPELINE_BUILD_ARGS, "--select", *(f"source:{name}+" for name in changed)])
+        clear_months_to_build(db)
         return
     if changed:
         log.info(
@@ -123,5 +141,8 @@ def build(settings: Settings, changed: Sequence[str] = ()) -> None:
             if recorded
             else "no whole build since the warehouse was created or a failed run's load was put back",
         )
-    run_dbt(settings, PIPELINE_BUILD_ARGS)
+    marked = mark_months_to_build(db, None)
+    log.info("full refresh: every model, for each of the %d loaded data months", len(marked))
+    run_dbt(settings, [*PIPELINE_BUILD_ARGS, "--full-refresh"])
     record_whole_build(db, fingerprint)
+    clear_months_to_build(db)

@@ -125,7 +125,7 @@ def transform(settings: Settings, run: RunRef, month: Month | str) -> None:
     WarehouseLease(settings).hold(run)
     log.info("building the marts after loading %s", month)
     try:
-        build(settings, CUSTOMS)
+        build(settings, CUSTOMS, [month])
     except CritminError:
         _roll_back(settings, run, month)
         raise

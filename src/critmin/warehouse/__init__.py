@@ -20,7 +20,12 @@ transactions, inserts), ``loads`` (the customs month partitions, the registers, 
 ``builds`` (whether every dbt model is current, so a run may rebuild only what its load changed).
 """
 
-from critmin.warehouse.builds import record_whole_build, whole_build_fingerprint
+from critmin.warehouse.builds import (
+    clear_months_to_build,
+    mark_months_to_build,
+    record_whole_build,
+    whole_build_fingerprint,
+)
 from critmin.warehouse.connection import append_frame, connect, query_frame, transaction, writing
 from critmin.warehouse.loads import (
     CustomsMonthLoad,
@@ -49,8 +54,10 @@ __all__ = [
     "TABLES",
     "CustomsMonthLoad",
     "append_frame",
+    "clear_months_to_build",
     "connect",
     "customs_month_load",
+    "mark_months_to_build",
     "query_frame",
     "record_results",
     "record_whole_build",

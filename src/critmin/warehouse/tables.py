@@ -12,6 +12,10 @@ WAREHOUSE_LOADS = "audit.warehouse_loads"
 #: While it holds, a run rebuilds only the models downstream of what it loaded; every restore
 #: clears it, so the build after a restore is whole.
 WHOLE_BUILDS = "audit.whole_builds"
+#: The data months whose marts the next build must (re)compute: a customs build marks its month,
+#: a whole build every month, and a successful build clears them. Incremental models and the
+#: data tests of the month-partitioned views read it, so a month's build works on that month.
+MONTHS_TO_BUILD = "audit.months_to_build"
 #: The month's partition as it was before the last load, to restore if a later step fails.
 BEFORE_LOAD = "__before_load"
 
@@ -105,6 +109,10 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     WHOLE_BUILDS: (
         ("project_fingerprint", "varchar not null"),
         ("built_at", "timestamptz not null"),
+    ),
+    MONTHS_TO_BUILD: (
+        ("data_month", "date not null"),
+        ("marked_at", "timestamptz not null"),
     ),
     QUALITY_RESULTS: (
         ("data_month", "date not null"),

@@ -3,13 +3,29 @@
     Month-over-month and year-over-year compare with exactly the previous month and the same month
     a year earlier: when that month is absent (not published, not landed) the change is NULL, never
     a change against whatever month happens to come before.
+
+    Incremental: a run recomputes the months its load changed (macros/months_to_build.sql) and the
+    months whose changes they feed, deleting their rows first (so a partner that disappeared from a
+    corrected month disappears here too). A whole build (--full-refresh) recomputes every month.
 -#}
+{{
+    config(
+        materialized='incremental',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where month in ({{ months_affected_sql() }}){% endif %}"
+    )
+}}
+
 with
 
 exports as (
 
     select * from {{ ref('int_customs_exports_aggregated') }}
-    where hs8_code in ({{ magnet_hs8_codes_sql() }})
+    where
+        hs8_code in ({{ magnet_hs8_codes_sql() }})
+        {% if is_incremental() -%}
+            and month in ({{ months_needed_sql() }})
+        {%- endif %}
 
 ),
 
@@ -80,6 +96,9 @@ final as (
         source_file_sha256
 
     from compared
+    {% if is_incremental() -%}
+        where month in ({{ months_affected_sql() }})
+    {%- endif %}
 
 )
 
