@@ -62,14 +62,23 @@ def init_metadata() -> None:
     """
     import fcntl
 
+    from airflow import __version__ as airflow_version
     from airflow.models.pool import Pool
     from airflow.utils.db import initdb
 
     airflow_home = Path(os.environ["AIRFLOW_HOME"])
     airflow_home.mkdir(parents=True, exist_ok=True)
+    # Checking an up-to-date database's migrations costs seconds of every run's start: done once
+    # per metadata database and Airflow version, remembered beside the database.
+    marker = airflow_home / ".critmin-initdb"
+    stamp = f"apache-airflow {airflow_version} {os.environ.get('AIRFLOW__DATABASE__SQL_ALCHEMY_CONN', '')}"
+    database = airflow_home / "airflow.db"
     with (airflow_home / ".init.lock").open("a") as lock, _captured(airflow_home / "init.log"):
         fcntl.flock(lock, fcntl.LOCK_EX)
-        initdb()
+        current = database.exists() and marker.exists() and marker.read_text(encoding="utf-8") == stamp
+        if not current:
+            initdb()
+            marker.write_text(stamp, encoding="utf-8")
         Pool.create_or_update_pool(
             WAREHOUSE_POOL,
             slots=1,
