@@ -6,7 +6,7 @@ import json
 
 import duckdb
 import pytest
-from conftest import land_sample_month
+from conftest import FORMAT_SAMPLES, SAMPLE_LANDING, land_sample_month
 
 from critmin import warehouse
 from critmin.errors import InputError, QualityGateError
@@ -291,3 +291,140 @@ def test_a_refused_correction_keeps_the_accepted_version_and_says_so(settings, p
     assert "keeps the version accepted before it" in caplog.text
     assert load_month(settings, "2025-09") == 6
     assert _rows(paths, "2025-09") == accepted, "no accepted row is lost"
+
+
+# --- the fast path (DuckDB) and the Python reader give the same frames and the same rows ---------
+
+
+def _without_fast_path(monkeypatch):
+    """Make every step read files through the Python reader only."""
+    from contextlib import contextmanager
+
+    from critmin.sources.gacc import gate, land, load
+
+    @contextmanager
+    def declined(*_args, **_kwargs):
+        yield None
+
+    for module in (gate, land, load):
+        monkeypatch.setattr(module, "scan", declined)
+
+
+def _spy_on_the_fast_path(monkeypatch) -> list[bool]:
+    """Record, for every file the steps scan, whether the fast path read it."""
+    from contextlib import contextmanager
+
+    from critmin.sources.gacc import gate, land, load
+    from critmin.sources.gacc.scan import scan
+
+    read: list[bool] = []
+
+    @contextmanager
+    def spy(*args, **kwargs):
+        with scan(*args, **kwargs) as scanned:
+            read.append(scanned is not None)
+            yield scanned
+
+    for module in (gate, land, load):
+        monkeypatch.setattr(module, "scan", spy)
+    return read
+
+
+FRAME_FILES = {
+    "english-full": FORMAT_SAMPLES / "english-full.csv",
+    "chinese-full": FORMAT_SAMPLES / "chinese-full.csv",
+    "degenerate": FORMAT_SAMPLES / "english-degenerate.csv",
+    "sample-by-partner": SAMPLE_LANDING / "gacc" / "export" / "2025-09" / "85051110_by_partner.csv",
+    "sample-world": SAMPLE_LANDING / "gacc" / "export" / "2025-09" / "85051110_world.csv",
+}
+FRAME_TEXTS = {
+    # unknown partner, a partner name not as listed, a missing partner, quantity and value, mojibake
+    "mixed": '"Date of data","Commodity code","Trading partner code","Trading partner",'
+    '"Quantity","US dollar",\n'
+    '"202509","85051110","502","United States","1,000","?",\n'
+    '"202509","85051110","998","Nowhere","-5","12.5",\n'
+    '"?","8505111","?","?","?","?",\n'
+    '"202508","85051110","304","Deutschland","2,000.25","7",\n'
+    '"202509","85051110","133","ÃÀ¹ú","3","8",\n',
+    "all-values-missing": '"Commodity code","Quantity","US dollar",\n'
+    '"85051110","1","?",\n"85051110","2","?",\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(FRAME_FILES) + sorted(FRAME_TEXTS))
+def test_the_raw_gate_frame_is_the_same_through_duckdb_and_the_reader(settings, tmp_path, name):
+    import pandas as pd
+
+    from critmin.sources.gacc import gate
+    from critmin.sources.gacc.read import read_layout
+    from critmin.sources.gacc.scan import scan
+
+    path = FRAME_FILES.get(name)
+    if path is None:
+        path = tmp_path / "download.csv"
+        path.write_bytes(FRAME_TEXTS[name].encode("gb18030"))
+    layout = read_layout(path)
+    month = Month(2025, 9)
+    with scan(path, layout) as scanned:
+        assert scanned is not None, "the fast path must read this file"
+        fast = gate._scanned_frame(settings, scanned, path.name, month)
+    slow = gate._read_frame(settings, path, layout, path.name, month)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    assert list(fast.dtypes) == list(slow.dtypes)
+    assert gate.file_frame(settings, path, path.name, month).equals(slow)
+
+
+def test_the_fast_path_lands_gates_and_loads_what_the_reader_does(settings, paths, tmp_path, monkeypatch):
+    """The same month through the fast path and through the Python reader only: the same manifest
+    rows, the same gate results and the same warehouse rows."""
+    from critmin.sources.gacc.load import load_month as load
+
+    homes = {}
+    for fast in (True, False):
+        home = Settings.for_home(tmp_path / ("fast" if fast else "slow"))
+        land_sample_month(home.paths, "2025-09")
+        with monkeypatch.context() as patch:
+            if not fast:
+                _without_fast_path(patch)
+            landing = steps.land(home, Month(2025, 9))
+            results = steps.gate_raw(home, Month(2025, 9))
+            load(home, Month(2025, 9), results)
+        homes[fast] = (
+            sorted((f.entry.original_name, f.entry.rows) for f in landing.current),
+            [(r["rule"], r["success"], r["observed_value"], r["offending_rows"]) for r in results],
+            _rows(home.paths),
+        )
+    assert homes[True] == homes[False]
+    assert not list((tmp_path / "fast" / "tmp").iterdir()), "the fast path leaves no temporary files"
+
+
+def test_the_fast_path_loads_every_column_as_the_reader_does(tmp_path, monkeypatch):
+    import shutil
+
+    from critmin.sources.gacc.load import load_month as load
+
+    loaded = {}
+    for fast in (True, False):
+        home = Settings.for_home(tmp_path / ("fast" if fast else "slow"))
+        folder = home.paths.landing_dir("gacc/export", "2026-01")
+        folder.mkdir(parents=True)
+        for name in ("english-full.csv", "chinese-full.csv", "english-degenerate.csv"):
+            shutil.copy(FORMAT_SAMPLES / name, folder)
+        (folder / "decimals.csv").write_bytes(
+            b'"Commodity code","Quantity","Supplementary Quantity","Renminbi Yuan",\n'
+            b'"85051110","1,234,567.125"," 0.0000001 ","12.345",\n"85051110","007","?","-0",\n'
+        )
+        with monkeypatch.context() as patch:
+            scanned = _spy_on_the_fast_path(patch) if fast else _without_fast_path(patch)
+            steps.land(home, Month(2026, 1))
+            assert load(home, Month(2026, 1)) == 15
+        if fast:
+            assert len(scanned) == 8 and all(scanned), "every file is landed and loaded by DuckDB"
+        with duckdb.connect(str(home.paths.warehouse_db), read_only=True) as con:
+            loaded[fast] = [
+                con.execute("select * from raw.gacc_export_rows order by all").fetchall(),
+                con.execute(
+                    "select * exclude (landed_at) from raw.gacc_export_files order by all"
+                ).fetchall(),
+            ]
+    assert loaded[True] == loaded[False]

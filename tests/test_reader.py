@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import codecs
+import random
 from decimal import Decimal
 
 import pytest
 from conftest import FORMAT_SAMPLES, SAMPLE_LANDING, published_figures
 
 from critmin.errors import InputError
-from critmin.sources.gacc.read import iter_records, parse_number, read_layout
+from critmin.sources.gacc.read import (
+    FIELDS,
+    NUMERIC_FIELDS,
+    GaccRecord,
+    iter_records,
+    parse_number,
+    read_layout,
+)
+from critmin.sources.gacc.scan import TABLE as SCAN_TABLE
+from critmin.sources.gacc.scan import scan
 
 FULL_DIMENSIONS = {
     "month",
@@ -244,3 +254,158 @@ def test_reader_streams_instead_of_loading_the_file(tmp_path):
     assert handle.buffer.tell() < path.stat().st_size / 10
     records.close()
     assert handle.closed
+
+
+# --- the fast path (DuckDB) reads every file exactly as the Python reader, or declines ----------
+
+
+def _scanned_records(path) -> list[GaccRecord] | None:
+    """The rows as the fast path reads them, as GaccRecords; None when it declines the file."""
+    try:
+        layout = read_layout(path)
+    except InputError:
+        return None
+    with scan(path, layout) as scanned:
+        if scanned is None:
+            return None
+        values = [scanned.value_sql(field, numbers_as="varchar") for field in FIELDS]
+        rows = scanned.connection.execute(
+            f"select rowid + 1, {', '.join(values)} from {SCAN_TABLE} order by rowid"
+        ).fetchall()
+    numeric = {FIELDS.index(field) for field in NUMERIC_FIELDS}
+    return [
+        GaccRecord(
+            row[0], *(Decimal(v) if i in numeric and v is not None else v for i, v in enumerate(row[1:]))
+        )
+        for row in rows
+    ]
+
+
+def _python_records(path) -> list[GaccRecord] | InputError:
+    try:
+        return list(iter_records(path))
+    except InputError as error:
+        return error
+
+
+def _assert_agree(path) -> list[GaccRecord] | None:
+    """The fast path either declines or gives exactly the Python reader's records (and never
+    accepts a file the Python reader refuses)."""
+    expected = _python_records(path)
+    fast = _scanned_records(path)
+    if fast is not None:
+        assert not isinstance(expected, InputError), (
+            f"the fast path accepts what the reader refuses: {expected}"
+        )
+        assert fast == expected
+    return fast
+
+
+GOOD_FILES = [
+    *sorted(FORMAT_SAMPLES.glob("*.csv")),
+    *sorted((SAMPLE_LANDING / "gacc" / "export").rglob("*.csv")),
+]
+
+
+@pytest.mark.parametrize("path", GOOD_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_fast_path_reads_every_sample_as_the_reader_does(path):
+    assert _assert_agree(path) is not None, "a plain download must not need the Python reader"
+
+
+HEADER = (
+    '"Date of data","Commodity code","Trading partner code","Trading partner","Quantity","Unit",'
+    '"US dollar",\n'
+)
+ROW = '"202510","85051110","502","United States","656,000","Kilogram","1,234.5",\n'
+BAD_OR_UNUSUAL = {
+    # name: (text, whether the Python reader accepts it)
+    "decimal-comma": (HEADER + ROW.replace("656,000", "656,5"), False),
+    "words-for-a-number": (HEADER + ROW.replace("656,000", "656 t"), False),
+    "exponent": (HEADER + ROW.replace("656,000", "6.5e5"), False),
+    "full-width-digits": (HEADER + ROW.replace("656,000", "６５６"), False),
+    "month-13": (HEADER + ROW.replace("202510", "202513"), False),
+    "month-short": (HEADER + ROW.replace("202510", "20251"), False),
+    "month-full-width-digits": (HEADER + ROW.replace("202510", "２０２５１０"), True),
+    "too-few-fields": (HEADER + ROW.replace('"Kilogram",', "").replace(",\n", "\n"), False),
+    "too-many-fields": (HEADER + ROW.replace(",\n", ',"x",\n'), False),
+    "extra-last-field": (HEADER + ROW.replace(",\n", ',"x"\n'), False),
+    "truncated-last-line": (HEADER + ROW + '"202510","850511', False),
+    "unclosed-quote": (HEADER + ROW.replace('"502"', '"502'), False),
+    "junk-after-quote": (HEADER + ROW.replace('"502"', '"502"x'), False),
+    "space-after-quote": (HEADER + ROW.replace('"502",', '"502" ,'), False),
+    "space-after-last-quote": (HEADER + ROW.replace(",\n", " \n").replace('1,234.5"', '1,234.5" '), False),
+    "space-before-quote": (HEADER + ROW.replace(',"502"', ', "502"'), True),
+    "blank-line": (HEADER + "\n" + ROW, True),
+    "blank-line-at-end": (HEADER + ROW + "\n", True),
+    "quoted-empty-line": (HEADER + '""\n' + ROW, True),
+    "line-break-in-a-field": (HEADER + ROW.replace("United States", "United\nStates"), True),
+    "lone-carriage-returns": ((HEADER + ROW + ROW).replace("\n", "\r"), True),
+    "crlf": ((HEADER + ROW + ROW).replace("\n", "\r\n"), True),
+    "no-trailing-commas": ((HEADER + ROW).replace(",\n", "\n"), True),
+    "no-final-newline": (HEADER + ROW.rstrip("\n"), True),
+    "doubled-quotes-in-a-name": (HEADER + ROW.replace("United States", 'Korea ""South""'), True),
+    "full-width-space-around-a-value": (HEADER + ROW.replace('"502"', '"\u3000502 "'), True),
+    "tab-around-a-number": (HEADER + ROW.replace('"656,000"', '"\t656,000 "'), True),
+    "spaces-around-a-number": (HEADER + ROW.replace('"656,000"', '" 656,000  "'), True),
+    "question-marks": (HEADER + ROW.replace('"1,234.5"', '"?"').replace('"502"', '"?"'), True),
+    "negative-number": (HEADER + ROW.replace("656,000", "-656,000"), True),
+    "unquoted-fields": (
+        HEADER + ROW.replace("656,000", "656000").replace("1,234", "1234").replace('"', ""),
+        True,
+    ),
+    "quote-inside-an-unquoted-field": (HEADER + ROW.replace('"502"', '5"02'), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_OR_UNUSUAL))
+def test_the_fast_path_declines_what_only_the_reader_reads_exactly(tmp_path, name):
+    text, accepted = BAD_OR_UNUSUAL[name]
+    path = _write(tmp_path, text)
+    expected = _python_records(path)
+    assert isinstance(expected, list) is accepted, expected
+    _assert_agree(path)
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8", "utf-8-sig", "utf-16"])
+def test_the_fast_path_agrees_in_every_encoding(tmp_path, encoding):
+    text = (
+        HEADER
+        + ROW.replace("United States", "美国")
+        + ROW.replace("502", "110").replace("United States", "Hong Kong，China")
+    )
+    _assert_agree(_write(tmp_path, text, encoding))
+
+
+def test_the_fast_path_declines_undecodable_bytes(tmp_path):
+    path = tmp_path / "download.csv"
+    path.write_bytes((HEADER + ROW).encode("gb18030") + b"\x81\x20" + ROW.encode("gb18030"))
+    assert isinstance(_python_records(path), InputError)
+    assert _scanned_records(path) is None
+
+
+def test_the_fast_path_agrees_with_the_reader_on_randomly_damaged_files(tmp_path):
+    """Random edits of a valid download, with the characters CSV parsers disagree on: wherever the
+    fast path reads a file, it reads it exactly as the reader does."""
+    rng = random.Random(20251120)
+    base = (
+        HEADER
+        + ROW
+        + ROW.replace("502", "304").replace("United States", "Germany")
+        + ROW.replace("502", "133")
+    )
+    alphabet = ['"', ",", " ", "\n", "\r", "\t", "\u3000", "?", "0", "7", "-", ".", "x", "美"]
+    read_fast = 0
+    for attempt in range(150):
+        text = list(base)
+        for _ in range(rng.randint(1, 3)):
+            position = rng.randrange(len(HEADER), len(text))
+            action = rng.choice(("insert", "replace", "delete"))
+            if action == "delete":
+                del text[position]
+            elif action == "replace":
+                text[position] = rng.choice(alphabet)
+            else:
+                text.insert(position, rng.choice(alphabet))
+        path = _write(tmp_path, "".join(text), name=f"damaged-{attempt}.csv")
+        read_fast += _assert_agree(path) is not None
+    assert read_fast > 10, "the fast path should still read most harmless edits"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from critmin.warehouse.builds import forget_whole_build
-from critmin.warehouse.connection import append_frame, insert_rows, transaction, writing
+from critmin.warehouse.connection import append_frame, append_parquet, insert_rows, transaction, writing
 from critmin.warehouse.tables import (
     BEFORE_LOAD,
     CUSTOMS_PARTITIONED,
@@ -50,6 +50,17 @@ class CustomsMonthLoad:
             self.connection,
             GACC_EXPORT_ROWS,
             frame,
+            {"data_month": self.month.first_day, "source_file_sha256": sha256},
+        )
+        self.rows += added
+        return added
+
+    def add_rows_parquet(self, path: Path, sha256: str) -> int:
+        """``add_rows`` for rows in a Parquet file (columns named as in ``raw.gacc_export_rows``)."""
+        added = append_parquet(
+            self.connection,
+            GACC_EXPORT_ROWS,
+            path,
             {"data_month": self.month.first_day, "source_file_sha256": sha256},
         )
         self.rows += added

@@ -22,6 +22,8 @@ from critmin.quality.results import as_dicts
 from critmin.raw_zone import RawZone
 from critmin.sources.gacc import SOURCE, WHAT_TO_DO
 from critmin.sources.gacc.read import FIELDS, NUMERIC_FIELDS, iter_records, read_layout
+from critmin.sources.gacc.scan import SCAN_FOLDER, scan
+from critmin.sources.gacc.scan import TABLE as SCAN_TABLE
 from critmin.warehouse import query_frame
 
 if TYPE_CHECKING:
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from critmin.quality.results import CheckResult
     from critmin.raw_zone import ManifestEntry
     from critmin.settings import Settings
+    from critmin.sources.gacc.read import GaccLayout
+    from critmin.sources.gacc.scan import Scan
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +89,23 @@ def record_landing(settings: Settings, month: Month, checked: list[dict[str, Any
 
 
 def file_frame(settings: Settings, raw_file: Path, original_name: str, month: Month) -> pd.DataFrame:
-    """One download's rows as the raw suite's batch (see expectations/gacc_export_rows.json)."""
+    """One download's rows as the raw suite's batch (see expectations/gacc_export_rows.json).
+
+    Read by DuckDB when the fast path can (``scan``), else by the Python reader: the same frame.
+    """
+    layout = read_layout(raw_file)
+    with scan(raw_file, layout, settings.paths.home / SCAN_FOLDER) as scanned:
+        if scanned is not None and scanned.data_rows:
+            return _scanned_frame(settings, scanned, original_name, month)
+    return _read_frame(settings, raw_file, layout, original_name, month)
+
+
+def _read_frame(
+    settings: Settings, raw_file: Path, layout: GaccLayout, original_name: str, month: Month
+) -> pd.DataFrame:
+    """``file_frame`` through the Python reader, record by record."""
     import pandas as pd
 
-    layout = read_layout(raw_file)
     records = list(iter_records(raw_file, layout))
     known = codes.partner_codes(settings.seeds_dir)
     listed = codes.partner_names(settings.seeds_dir)
@@ -114,6 +131,90 @@ def file_frame(settings: Settings, raw_file: Path, original_name: str, month: Mo
         None if r.partner_name in listed.get(r.partner_code or "", ()) else r.partner_name for r in records
     ]
     return pd.DataFrame(columns)
+
+
+def _scanned_frame(settings: Settings, scanned: Scan, original_name: str, month: Month) -> pd.DataFrame:
+    """``file_frame`` built column by column from DuckDB: the same values and dtypes as
+    ``_read_frame`` (pandas infers them from the same Python values), without a Python object per
+    record, and with each distinct text value held once."""
+    import pandas as pd
+
+    layout = scanned.layout
+    listed = codes.partner_names(settings.seeds_dir)
+    pairs = [(code, name) for code, names in listed.items() for name in names]
+    connection = scanned.connection
+    connection.execute(
+        "create table gacc_listed as select unnest($codes) as code, unnest($names) as name",
+        {"codes": [code for code, _ in pairs], "names": [name for _, name in pairs]},
+    )
+    values = {field: scanned.value_sql(field) for field in FIELDS}
+    key = " || '|' || ".join(
+        f"coalesce({values[field]}, '')"
+        for field in ("month", "hs8_code", "partner_code", "regime_code", "province_code")
+    )
+    known = "coalesce(list_contains($known, partner_code), false)" if layout.has_partner else "null"
+    connection.execute(
+        f"""
+        create table gacc_frame as
+        with parsed as (
+            select rowid + 1 as source_line, {", ".join(f"{v} as {f}" for f, v in values.items())},
+                {key} as duplicate_key
+            from {SCAN_TABLE}
+        )
+        select parsed.*, {known} as partner_code_known,
+            case when listed.name is null then parsed.partner_name end as partner_name_unlisted
+        from parsed left join (select distinct code, name from gacc_listed) as listed
+            on listed.code = coalesce(parsed.partner_code, '') and listed.name = parsed.partner_name
+        order by source_line
+        """,
+        {"known": sorted(codes.partner_codes(settings.seeds_dir))} if layout.has_partner else {},
+    )
+
+    def fetch(column: str) -> Any:
+        sql = f"select {column} from gacc_frame order by source_line"
+        return connection.execute(sql).fetchnumpy()[column]
+
+    rows = scanned.data_rows
+    columns: dict[str, Any] = {
+        "source_file": [original_name] * rows,
+        "source_line": fetch("source_line"),
+        "run_month": [str(month)] * rows,
+        "file_data_rows": [rows] * rows,
+    }
+    for field in FIELDS:
+        if field not in layout.fields:
+            columns[field] = [None] * rows
+        elif field in NUMERIC_FIELDS:
+            columns[field] = _numbers(fetch(field))
+        else:
+            columns[field] = _texts(fetch(field), shared=True)
+    columns["duplicate_key"] = _texts(fetch("duplicate_key"), shared=False)
+    columns["partner_code_known"] = fetch("partner_code_known") if layout.has_partner else [None] * rows
+    columns["partner_name_unlisted"] = _texts(fetch("partner_name_unlisted"), shared=True)
+    return pd.DataFrame(columns)
+
+
+def _numbers(array: Any) -> Any:
+    """Floats with NaN for NULL, as pandas makes of floats and ``None``; all ``None`` if all NULL."""
+    import numpy as np
+
+    mask = np.ma.getmaskarray(array)
+    if mask.all():
+        return [None] * len(array)
+    return np.where(mask, np.nan, np.ma.getdata(array))
+
+
+def _texts(array: Any, *, shared: bool) -> list[str | None]:
+    """Python strings with ``None`` for NULL; ``shared``: one object per distinct value."""
+    import numpy as np
+
+    values = np.ma.getdata(array).astype(object)
+    values[np.ma.getmaskarray(array)] = None
+    texts: list[str | None] = values.tolist()
+    if shared:
+        distinct: dict[str | None, str | None] = {}
+        texts = [distinct.setdefault(text, text) for text in texts]
+    return texts
 
 
 def gate_raw(settings: Settings, month: Month) -> list[dict[str, Any]]:

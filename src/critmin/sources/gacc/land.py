@@ -1,7 +1,8 @@
 """Land one data month of GACC downloads into the raw zone.
 
 ``land_month`` takes the files a data engineer dropped in ``landing/gacc/export/YYYY-MM/``, reads
-each one through (the reader refuses what cannot be a GACC download), copies its bytes into the
+each one through (the reader refuses what cannot be a GACC download; DuckDB reads it instead when
+it reads it exactly as the reader would, see ``scan``), copies its bytes into the
 content-addressed raw zone and records it in the manifest. A file the reader refuses is quarantined
 with a report. Landing does not run the quality gates: the DAG does, next.
 """
@@ -17,6 +18,7 @@ from critmin.quality.quarantine import quarantine_file
 from critmin.raw_zone import ManifestEntry, RawZone, sha256_of
 from critmin.sources.gacc import SOURCE, WHAT_TO_DO
 from critmin.sources.gacc.read import iter_records, read_layout
+from critmin.sources.gacc.scan import SCAN_FOLDER, scan
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -97,15 +99,20 @@ def _check_candidate(path: Path) -> None:
         )
 
 
-def check_file(path: Path) -> int:
-    """Read the whole file once (streaming) and return its number of data rows.
+def check_file(path: Path, workdir: Path | None = None) -> int:
+    """Read the whole file once and return its number of data rows.
 
     Raises ``InputError`` (with the rule it breaks) for anything the reader refuses: encoding,
     headers, malformed or truncated rows, non-numeric numbers, and a file without data rows. What
-    the rows say (keys, signs, duplicates, the month) is the raw quality gate's business.
+    the rows say (keys, signs, duplicates, the month) is the raw quality gate's business. The file
+    is read by DuckDB (``scan``, temporary files under ``workdir``) when it can be read exactly as
+    the Python reader reads it; otherwise, and always to name a refusal, by the Python reader.
     """
     layout = read_layout(path)
-    rows = sum(1 for _ in iter_records(path, layout))
+    with scan(path, layout, workdir) as scanned:
+        rows = scanned.data_rows if scanned is not None else None
+    if rows is None:
+        rows = sum(1 for _ in iter_records(path, layout))
     if rows == 0:
         raise InputError(
             path,
@@ -144,7 +151,7 @@ def land_month(settings: Settings, month: Month) -> Landing:
             _check_candidate(path)
             sha256 = sha256_of(path)
             stored = zone.store(path, sha256)
-            rows = check_file(path)
+            rows = check_file(path, paths.home / SCAN_FOLDER)
         except InputError as error:
             landing.refused.append(error)
             landing.checked.append(_checked(path.name, sha256, None, error))

@@ -14,14 +14,17 @@ from critmin.errors import PipelineError
 from critmin.raw_zone import RawZone
 from critmin.sources.gacc import SOURCE
 from critmin.sources.gacc.read import FIELDS, GaccRecord, iter_records, read_layout
+from critmin.sources.gacc.scan import SCAN_FOLDER, scan
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
+    from pathlib import Path
 
     import pandas as pd
 
     from critmin.months import Month
     from critmin.settings import Settings
+    from critmin.sources.gacc.read import GaccLayout
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,22 @@ def _frame(batch: list[GaccRecord]) -> pd.DataFrame:
     return pd.DataFrame(columns, dtype=object)
 
 
+def _add_rows(
+    partition: warehouse.CustomsMonthLoad, raw_file: Path, layout: GaccLayout, sha256: str, workdir: Path
+) -> int:
+    """Add one file's rows to the partition: in one INSERT from a Parquet file DuckDB wrote when the
+    fast path reads the file (``scan``), else in batches through the Python reader."""
+    with scan(raw_file, layout, workdir) as scanned:
+        if scanned is not None:
+            parquet = scanned.workdir / "rows.parquet"
+            scanned.write_parquet(parquet, _COLUMN_OF_FIELD)
+            return partition.add_rows_parquet(parquet, sha256)
+    rows = 0
+    for batch in _batches(iter_records(raw_file, layout), BATCH_ROWS):
+        rows += partition.add_rows(_frame(batch), sha256)
+    return rows
+
+
 def load_month(
     settings: Settings,
     month: Month,
@@ -71,9 +90,7 @@ def load_month(
             seen.add(entry.sha256)
             raw_file = paths.raw / entry.object_path
             layout = read_layout(raw_file)
-            rows = 0
-            for batch in _batches(iter_records(raw_file, layout), BATCH_ROWS):
-                rows += partition.add_rows(_frame(batch), entry.sha256)
+            rows = _add_rows(partition, raw_file, layout, entry.sha256, paths.home / SCAN_FOLDER)
             partition.add_file(
                 {
                     "sha256": entry.sha256,

@@ -1,0 +1,215 @@
+"""Read a whole download at once, fast: transcode it to UTF-8, parse it with DuckDB, check it in SQL.
+
+The Python reader (``read.iter_records``) is the definition of what a download means and of every
+refusal; it parses about 70,000 rows a second. A month of real exports is a million rows, so the
+land, gate and load steps read each file through this module instead, which either reads the file
+exactly as ``iter_records`` would (the same rows, lines and values) or says it cannot
+(``scan`` yields ``None``). It cannot when the file has anything the fast path does not reproduce
+to the letter: a refusal of any kind (bad bytes, a row with the wrong number of fields, a number
+or month that is not as GACC writes it), and a few legal but unusual forms (a quote character in a
+field, a space between a quote and a comma, a line break inside a field, a blank line, a lone
+carriage return). The caller then reads the file with ``iter_records``, which gives the exact
+refusal (rule, line, column, message) or the rows.
+
+How: Python's own codec transcodes the file in large chunks to a temporary UTF-8 file (GB18030 is
+not a DuckDB encoding), checking the text forms DuckDB parses differently from Python's ``csv``;
+DuckDB reads that file with every column as text into an in-memory table whose row order is the
+file's (so a row's line is its position: the checks make sure one record is one line); one SQL
+query checks every row. The temporary files are deleted when the block ends.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from critmin.sources.gacc.read import _GACC_NUMBER, MISSING, NUMERIC_FIELDS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    import duckdb
+
+    from critmin.sources.gacc.read import GaccLayout
+
+#: Every character Python's ``str.strip()`` removes (``str.isspace``), which the reader strips.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+#: The table the scan leaves in its connection: ``c1`` .. ``c<width + 1>``, every field as text,
+#: one row per data row, in the file's order; a row's ``rowid + 1`` is its line in the file.
+TABLE = "gacc_scan"
+#: What DuckDB reads as NULL: never a real field (one that is would only send the file to the
+#: Python reader), so an empty field is '' and NULL means a row with too few fields.
+#: The folder of ``$CRITMIN_HOME`` the steps give ``scan`` for its temporary files.
+SCAN_FOLDER = "tmp"
+_NULL = "\x01critmin-no-field\x01"
+_CHUNK = 1 << 22
+#: A space between a quote and a comma or a line end: Python's csv refuses ``"a" ,``, DuckDB trims it.
+_SPACE_AT_QUOTE = re.compile(r'" +(?:[,\r\n]|\Z)|(?:\A|[,\n]) +"')
+_MONTH = "[0-9]{6}"
+_OTHER_SPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE if c != " ") + "]"
+#: Over a row's fields joined by U+0001 (RE2 syntax): a quote or a line break in a field, or
+#: whitespace other than spaces at either end of one (Python strips it; the SQL trims spaces).
+_UNUSUAL = f'["\\r\\n]|(?:^|\\x01) *{_OTHER_SPACE}|{_OTHER_SPACE} *(?:\\x01|$)'
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A download parsed by DuckDB, checked to read exactly as ``iter_records`` reads it."""
+
+    connection: duckdb.DuckDBPyConnection
+    layout: GaccLayout
+    data_rows: int
+    workdir: Path
+
+    def column(self, field: str) -> str:
+        """The table column holding a field's raw text."""
+        return f"c{self.layout.fields.index(field) + 1}"
+
+    def value_sql(self, field: str, *, numbers_as: str = "double") -> str:
+        """SQL for a field's value as ``iter_records`` gives it (NULL where it gives ``None``).
+
+        Text is stripped, ``?`` and empty are NULL, the month is ``YYYY-MM``. Numbers are cast to
+        ``numbers_as`` (``double``, or ``varchar`` for the digits without thousands separators).
+        """
+        if field not in self.layout.fields:
+            return f"cast(null as {numbers_as if field in NUMERIC_FIELDS else 'varchar'})"
+        text = _text_sql(self.column(field))
+        if field in NUMERIC_FIELDS:
+            digits = f"replace({text}, ',', '')"
+            return digits if numbers_as == "varchar" else f"cast({digits} as {numbers_as})"
+        if field == "month":
+            return f"(substr({text}, 1, 4) || '-' || substr({text}, 5, 2))"
+        return text
+
+    def write_parquet(self, target: Path, renamed: Mapping[str, str]) -> None:
+        """The rows as text, as the load hands them to the warehouse: ``source_line`` and each field
+        of the file (``renamed`` gives a field another column name), numbers without separators."""
+        selected = ["rowid + 1 as source_line"] + [
+            f'{self.value_sql(field, numbers_as="varchar")} as "{renamed.get(field, field)}"'
+            for field in self.layout.fields
+        ]
+        quoted = str(target).replace("'", "''")
+        self.connection.execute(
+            f"copy (select {', '.join(selected)} from {TABLE} order by rowid) to '{quoted}' (format parquet)"
+        )
+
+
+def _text_sql(column: str) -> str:
+    # Spaces only: a field with other whitespace at either end never reaches here (``_UNUSUAL``).
+    return f"nullif(nullif(trim({column}), ''), '{MISSING}')"  # DuckDB's trim() trims spaces only
+
+
+@contextmanager
+def scan(path: Path, layout: GaccLayout, workdir: Path | None = None) -> Iterator[Scan | None]:
+    """Parse ``path`` with DuckDB; yields ``None`` when only ``iter_records`` can read it exactly.
+
+    Temporary files go in a new folder under ``workdir`` (the system's by default), removed after.
+    """
+    import duckdb
+
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="gacc-scan-", dir=workdir) as tmp:
+        folder = Path(tmp)
+        utf8 = folder / "download.csv"
+        lines = _transcode(path, layout.encoding, utf8)
+        if lines is None:
+            yield None
+            return
+        connection = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(folder / "spill")})
+        try:
+            records = _read(connection, utf8, len(layout.fields))
+            if records is None or records != lines or _problems(connection, layout):
+                yield None
+                return
+            connection.execute(f"delete from {TABLE} where rowid = 0")  # the header, already read
+            yield Scan(connection, layout, records - 1, folder)
+        finally:
+            connection.close()
+
+
+def _transcode(source: Path, encoding: str, target: Path) -> int | None:
+    """Write ``source`` as UTF-8 to ``target``; its number of lines, or ``None`` when the text has
+    bytes the encoding refuses, or a form DuckDB's CSV parser reads differently from Python's."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    newlines, last, held = 0, "", ""
+    with source.open("rb") as src, target.open("wb") as dst:
+        while True:
+            chunk = src.read(_CHUNK)
+            try:
+                text = held + decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError:
+                return None
+            held = ""
+            if chunk and text.endswith("\r"):  # keep "\r\n" together across chunks
+                text, held = text[:-1], "\r"
+            if text:
+                if text.count("\r") != text.count("\r\n"):
+                    return None  # a lone carriage return ends a line for Python's csv
+                window = last + text
+                if ('" ' in window or ' "' in window) and _SPACE_AT_QUOTE.search(window):
+                    return None
+                dst.write(text.encode("utf-8"))
+                newlines += text.count("\n")
+                last = text[-1]
+            if not chunk:
+                break
+    return newlines + (1 if last and last != "\n" else 0)
+
+
+def _read(connection: duckdb.DuckDBPyConnection, utf8: Path, width: int) -> int | None:
+    """Load the UTF-8 file into ``TABLE``; its number of records, or ``None`` if DuckDB refuses it."""
+    import duckdb
+
+    columns = {f"c{i}": "VARCHAR" for i in range(1, width + 2)}
+    try:
+        connection.execute(
+            f"""
+            create table {TABLE} as select * from read_csv(
+                $path, columns = $columns, header = false, auto_detect = false, delim = ',',
+                quote = '"', escape = '"', allow_quoted_nulls = false, null_padding = true,
+                strict_mode = true, nullstr = $null, max_line_size = $max_line)
+            """,
+            {"path": str(utf8), "columns": columns, "null": _NULL, "max_line": csv.field_size_limit()},
+        )
+    except duckdb.Error:
+        return None
+    (records,) = connection.execute(f"select count(*) from {TABLE}").fetchone() or (0,)
+    return int(records)
+
+
+def _problems(connection: duckdb.DuckDBPyConnection, layout: GaccLayout) -> int:
+    """How many rows the fast path cannot vouch for (0: the file reads exactly as the reader reads it)."""
+    width = len(layout.fields)
+    fields = [f"c{i}" for i in range(1, width + 1)]
+    extra = f"c{width + 1}"
+    shape = [f"{c} is null" for c in fields]  # too few fields
+    shape.append(f"({extra} is not null and {extra} <> '')")  # a last field that is not empty
+    # A quote or a line break in a field, or whitespace other than spaces at either end of one.
+    shape.append(f"regexp_matches(concat_ws(chr(1), {', '.join(fields)}), $unusual)")
+    values = []
+    for column, field in zip(fields, layout.fields, strict=True):
+        text = _text_sql(column)
+        if field in NUMERIC_FIELDS:
+            values.append(f"not coalesce(regexp_full_match({text}, $number), true)")
+        elif field == "month":
+            values.append(
+                f"not coalesce(regexp_full_match({text}, '{_MONTH}') "
+                f"and substr({text}, 5, 2) between '01' and '12', true)"
+            )
+    data_checks = " or ".join(shape + values)
+    sql = (
+        f"select count(*) filter (where {' or '.join(shape)} or (rowid > 0 and ({data_checks}))) from {TABLE}"
+    )
+    parameters = {"unusual": _UNUSUAL, "number": _GACC_NUMBER.pattern}
+    row = connection.execute(sql, parameters).fetchone()
+    return int(row[0]) if row else 1
