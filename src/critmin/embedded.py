@@ -217,6 +217,15 @@ def scheduled_date(month: Month):
     return pendulum.datetime(run_month.year, run_month.month, 25, 6, tz="UTC")
 
 
+def run_date(dag, month: Month):
+    """The logical date an embedded run of ``month`` gets: the scheduled run's, or the DAG's start
+    for a month older than the DAG (``dag.test()`` runs no task before the start date, and would
+    report success having done nothing). The month itself is always passed as a param."""
+    scheduled = scheduled_date(month)
+    start = getattr(dag, "start_date", None)
+    return start if start is not None and scheduled < start else scheduled
+
+
 def load_dag(dag_id: str):
     from airflow.dag_processing.dagbag import DagBag
 
@@ -315,7 +324,7 @@ def run_months(
         # Dated as the scheduler would date it (the 25th of the next month); every param is
         # passed because dag.test() keeps resolved params between runs.
         log_file = settings.paths.logs / dag_id / f"{month}.log"
-        outcome = _run_once(dag, scheduled_date(month), {"month": str(month)}, str(month), log_file)
+        outcome = _run_once(dag, run_date(dag, month), {"month": str(month)}, str(month), log_file)
         outcomes.append(outcome)
         report(
             f"[{index:>{width}}/{len(parsed)}] {dag_id} {month}: {outcome.state} in "
