@@ -409,3 +409,28 @@ def test_the_fast_path_agrees_with_the_reader_on_randomly_damaged_files(tmp_path
         path = _write(tmp_path, "".join(text), name=f"damaged-{attempt}.csv")
         read_fast += _assert_agree(path) is not None
     assert read_fast > 10, "the fast path should still read most harmless edits"
+
+
+#: Real HS8 descriptions with quotes in them: a full export table's English download has them.
+QUOTED_NAMES = [
+    'New rubber pneumatic tyres with ""herring-bone"", for agricultural/forestry vehicles',
+    'Korea ""South""',
+    '""quoted at both ends""',
+]
+
+
+@pytest.mark.parametrize("name", QUOTED_NAMES)
+def test_the_fast_path_reads_doubled_quotes_in_a_quoted_field(tmp_path, name):
+    rows = [ROW.replace("United States", name if i == 1 else "Germany") for i in range(3)]
+    path = _write(tmp_path, HEADER + "".join(rows))
+    records = _assert_agree(path)
+    assert records is not None, "quotes in a name must not send a million rows to the Python reader"
+    assert records[1].partner_name == name.replace('""', '"')
+
+
+def test_quoted_rows_the_fast_path_reads_differently_send_the_file_to_the_reader(tmp_path):
+    """Junk after a closing quote on a row that also has a doubled quote: DuckDB and the reader
+    must not silently disagree."""
+    path = _write(tmp_path, HEADER + ROW.replace('"United States"', '"Korea ""South"""x'))
+    assert isinstance(_python_records(path), InputError)
+    assert _scanned_records(path) is None
