@@ -22,7 +22,7 @@ PRODUCTION_VENV := .venv-production
 BI_CLIENTS := 1.4 1.5
 BI_STAMPS := $(foreach v,$(BI_CLIENTS),.venv-bi/duckdb-$(v)/.critmin-installed)
 
-.PHONY: help install bi-clients demo run-month run-registers show brief docs analysis test test-fast test-distributed lint bench
+.PHONY: help install bi-clients demo run-month run-registers show brief docs analysis test test-fast test-distributed lint bench synth
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -80,11 +80,15 @@ test-distributed: | $(UV) ## The production shape (Celery, PostgreSQL, Redis) as
 		$(UV) run --frozen --extra production pytest tests/test_distributed.py -v -p no:cacheprovider
 
 lint: $(VENV_STAMP) ## ruff, the import-layer contract, mypy on src/, sqlfluff on the dbt models and analyses
-	$(UV) run --frozen ruff check src dags tests scripts
-	$(UV) run --frozen ruff format --check src dags tests scripts
+	$(UV) run --frozen ruff check src dags tests scripts bench
+	$(UV) run --frozen ruff format --check src dags tests scripts bench
 	$(UV) run --frozen lint-imports
 	$(UV) run --frozen mypy
 	$(UV) run --frozen sqlfluff lint dbt_project/models dbt_project/tests dbt_project/analyses
 
-bench: $(VENV_STAMP) ## Benchmarks on seeded SYNTHETIC data: reader speed and memory, month land + load
-	$(UV) run --frozen python scripts/bench.py
+bench: $(VENV_STAMP) ## Pipeline vs plain DuckDB on SYNTHETIC data -> docs/benchmarks.md: QUICK=1 (~6 min) or full (~15 min)
+	$(UV) run --frozen python -m bench.run $(if $(filter 1 yes true,$(QUICK)),--quick)
+
+synth: $(VENV_STAMP) ## SYNTHETIC GACC downloads for scale tests: make synth [MONTHS=1 ROWS=1000000 OUT=/tmp/critmin-synthetic]
+	$(UV) run --frozen python -m critmin.synthetic --out $(or $(OUT),/tmp/critmin-synthetic) \
+		--months $(or $(MONTHS),1) --rows $(or $(ROWS),1000000)
