@@ -103,6 +103,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
             "marginal_noise_s_per_million_rows": (max(tiny_walls) - min(tiny_walls)) / (rows / 1e6),
         },
         "baseline": {"fixed_s": fixed_base, "marginal_s_per_million_rows": marginal_base},
+        "limits": limits(results, fixed, marginal_pipe),
         "marginal_ratio": marginal_pipe / marginal_base if marginal_base > 0 else math.inf,
         "fixed_ratio": fixed / fixed_base if fixed_base > 0 else math.inf,
         "steps": {
@@ -118,6 +119,48 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
                 else None
             ),
         },
+    }
+
+
+#: Where a monthly run stops being a comfortable single-host job (issue "Scale", point 4).
+RUN_LIMIT_S = 600.0
+MEMORY_LIMIT_MIB = 2048.0
+
+
+def limits(results: dict[str, Any], fixed_s: float, marginal_s_per_million: float) -> dict[str, Any]:
+    """From the measurements, the rows a month and the months of history at which a monthly run
+    passes 10 minutes or 2 GiB on this machine: straight-line extrapolations of what was measured
+    (time and memory against rows a month; time against months of history), so indicative only."""
+    rows = results["parameters"]["rows"]
+    pipeline = results["pipeline"]
+    tiny_peak = max(run["peak_rss_mib"] for run in pipeline["tiny_runs"])
+    big_peak = pipeline["month_1"]["peak_rss_mib"]
+    memory_slope = (big_peak - tiny_peak) / (rows / 1e6)  # MiB per million rows
+    history = results.get("history") or {}
+    month_1_s = pipeline["month_1"]["wall_s"]
+    growth = None
+    if history.get("month_120_s") is not None:
+        difference = history["month_120_s"] - history["month_1_s"]
+        # Within the noise (the tiny runs' spread, or 5% of the run), no growth is measurable.
+        tiny_walls = [run["wall_s"] for run in pipeline["tiny_runs"]]
+        noise = max(max(tiny_walls) - min(tiny_walls), 0.05 * month_1_s)
+        if difference > noise:
+            months_apart = history["filled_months"] - history["months_before_month_1"]
+            growth = difference / months_apart  # seconds per month kept
+    return {
+        "run_limit_s": RUN_LIMIT_S,
+        "memory_limit_mib": MEMORY_LIMIT_MIB,
+        "rows_a_month_at_run_limit": (
+            (RUN_LIMIT_S - fixed_s) / marginal_s_per_million * 1e6 if marginal_s_per_million > 0 else None
+        ),
+        "memory_mib_per_million_rows": memory_slope,
+        "rows_a_month_at_memory_limit": (
+            (MEMORY_LIMIT_MIB - tiny_peak) / memory_slope * 1e6 if memory_slope > 0 else None
+        ),
+        "seconds_per_month_of_history": growth,
+        "months_of_history_at_run_limit": (
+            (RUN_LIMIT_S - month_1_s) / growth if growth is not None and growth > 0 else None
+        ),
     }
 
 
@@ -481,6 +524,7 @@ def render(results: dict[str, Any]) -> str:
                 ],
             ),
         ]
+    out += _limits_section(results)
     memory = results["memory"]
     out += [
         "",
@@ -527,8 +571,9 @@ def render(results: dict[str, Any]) -> str:
             "",
             "## Reader",
             "",
-            "`critmin.sources.gacc.read.iter_records` on the month's by-partner download (the reader the",
-            "land and load steps use; it streams, so its memory should stay flat as files grow):",
+            "`critmin.sources.gacc.read.iter_records` on the month's by-partner download: the streaming",
+            "reader that defines every row and refusal, which the steps fall back to when their DuckDB",
+            "fast path (`critmin.sources.gacc.scan`) declines a file. Its memory should stay flat:",
             "",
             *_table(
                 ["rows", "MB", "seconds", "rows/s", "peak Python heap, MiB"],
@@ -547,6 +592,56 @@ def render(results: dict[str, Any]) -> str:
         ]
     out += [""]
     return "\n".join(out)
+
+
+def _rows(value: float | None) -> str:
+    return "not reached (no growth measured)" if value is None else f"about {value / 1e6:,.1f} million"
+
+
+def _limits_section(results: dict[str, Any]) -> list[str]:
+    found = results["summary"].get("limits")
+    if not found:
+        return []
+    history = results.get("history") or {}
+    growth = found["seconds_per_month_of_history"]
+    months = found["months_of_history_at_run_limit"]
+    disk = (
+        f"With {history.get('serving_months', 120)} months the build database `warehouse.duckdb` took "
+        f"{history['warehouse_mib']:,.0f} MiB on disk and `serving.duckdb` {history['serving_mib']:,.1f} MiB "
+        f"(every raw row is kept in the first; only the marts, in the second)."
+        if "warehouse_mib" in history
+        else ""
+    )
+    return [
+        "",
+        "## Where the single-file design stops (on this machine)",
+        "",
+        "Straight-line extrapolations of the measurements above: indicative, not measured at those",
+        "sizes. What to change past them: [scaling.md](scaling.md).",
+        "",
+        *_table(
+            ["limit", "reached at"],
+            [
+                [
+                    f"a monthly run passes {found['run_limit_s'] / 60:.0f} minutes",
+                    f"{_rows(found['rows_a_month_at_run_limit'])} rows a month",
+                ],
+                [
+                    f"a monthly run passes {found['memory_limit_mib'] / 1024:.0f} GiB peak memory",
+                    f"{_rows(found['rows_a_month_at_memory_limit'])} rows a month "
+                    f"({found['memory_mib_per_million_rows']:,.0f} MiB more per million rows)",
+                ],
+                [
+                    f"a monthly run passes {found['run_limit_s'] / 60:.0f} minutes as history grows",
+                    "not reached: month 120 costs what month 1 costs, within the noise"
+                    if months is None
+                    else f"about {months:,.0f} months of history ({growth:+.2f} s per month kept)",
+                ],
+            ],
+        ),
+        "",
+        disk,
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

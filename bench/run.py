@@ -617,6 +617,9 @@ def run(bench: Bench) -> dict[str, Any]:
             "month_1_s": pipeline["month_1"]["wall_s"],
             "month_120_s": pipeline["month_120"]["wall_s"],
             "serving_months": bi["serving_months"],
+            # what 120 months take on disk: the build database holds every raw row
+            "warehouse_mib": bench.settings.paths.warehouse_db.stat().st_size / 2**20,
+            "serving_mib": bench.settings.paths.serving_db.stat().st_size / 2**20,
         },
         "memory": {
             "rows": rows,

@@ -255,3 +255,21 @@ def test_baseline_loads_a_month_and_computes_the_mart(tmp_path):
         ("2025-02-01", "304", 250.0, -16.67, 62.5),
         ("2025-02-01", "502", 150.0, 50.0, 37.5),
     ]
+
+
+def test_limits_extrapolate_time_and_memory_per_row_and_time_per_month_of_history():
+    results = _results()
+    found = report.summarize(results)["limits"]
+    # fixed 27 s, marginal (60 - 27) / 0.2 = 165 s per million rows: 10 minutes at (600 - 27) / 165
+    assert found["rows_a_month_at_run_limit"] == pytest.approx(573 / 165 * 1e6)
+    # 600 MiB for a tiny month, 1,500 MiB at 200,000 rows: 4,500 MiB per million rows
+    assert found["memory_mib_per_million_rows"] == pytest.approx(4500)
+    assert found["rows_a_month_at_memory_limit"] == pytest.approx((2048 - 600) / 4500 * 1e6)
+    # month 120 is 6 s slower than month 1, with 115 months more before it
+    assert found["seconds_per_month_of_history"] == pytest.approx(6 / 115)
+    assert found["months_of_history_at_run_limit"] == pytest.approx(540 / (6 / 115))
+
+    results["history"]["month_120_s"] = results["pipeline"]["month_120"]["wall_s"] = 61.0  # noise
+    assert report.summarize(results)["limits"]["months_of_history_at_run_limit"] is None
+    page = report.render({**results, "summary": report.summarize(results), "targets": []})
+    assert "month 120 costs what month 1 costs, within the noise" in page
