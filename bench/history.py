@@ -18,6 +18,14 @@ process (``python -m bench.history ...``), never on a real ``$CRITMIN_HOME``.
     sequences. Nothing goes through the raw zone: only the month the benchmark then runs through
     the pipeline does.
 
+    The home also gets the stored validation results a real home would hold for those months
+    (Great Expectations results under ``gx/``, with their Data Docs pages), so that month 120's
+    validations update a site that lists ten years of them: for each month, a copy of every
+    result of the template month's run (the bench's month 1, run through the pipeline before the
+    fill), with the month changed throughout, run name ``customs_monthly YYYY-MM SYNTHETIC``, a
+    run time after the month, and ``meta.critmin_synthetic`` saying where it comes from. No
+    template run in the home: no results are added.
+
 Each command prints one JSON line (seconds, rows) as its last line of output.
 """
 
@@ -176,7 +184,68 @@ def fill(
     started = time.perf_counter()
     build(settings)  # no source named: a whole build, every model for every month (full refresh)
     built = time.perf_counter() - started
-    return {"months": count, "rows": rows, "fill_s": filled, "whole_build_s": built}
+    started = time.perf_counter()
+    results = fill_validation_results(
+        settings, [month for month, _ in month_factors(first, count, seed)], template_month
+    )
+    return {
+        "months": count,
+        "rows": rows,
+        "fill_s": filled,
+        "whole_build_s": built,
+        "validation_results": results,
+        "validation_results_s": time.perf_counter() - started,
+    }
+
+
+#: The run name of the pipeline's validations of a month (``critmin.sources.gacc.gate``).
+RUN_NAME = "customs_monthly {month}"
+#: GX's run time in its store paths.
+RUN_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+
+
+def template_results(store: Path, template_month: Month) -> list[Path]:
+    """The stored results of the template month's latest run: one file per suite and batch."""
+    latest: dict[tuple[str, str], Path] = {}
+    for path in sorted(store.glob(f"*/{RUN_NAME.format(month=template_month)}/*/*.json")):
+        key = (path.parts[-4], path.name)
+        if key not in latest or path.parent.name > latest[key].parent.name:
+            latest[key] = path
+    return [latest[key] for key in sorted(latest)]
+
+
+def fill_validation_results(settings: Settings, months: list[Month], template_month: Month) -> int:
+    """SYNTHETIC stored validation results (and their Data Docs pages) for ``months``: copies of
+    the template month's, see the module's docstring. Returns how many were written."""
+    from critmin.quality.validation import add_stored_results_to_data_docs
+
+    store = settings.paths.gx_state / "validations"
+    templates = template_results(store, template_month)
+    if not templates:
+        return 0
+    written = []
+    for month in months:
+        run_name = f"{RUN_NAME.format(month=month)} SYNTHETIC"
+        after = month.shifted(1).first_day
+        for index, template in enumerate(templates):
+            run_time = datetime(after.year, after.month, after.day, 6, 0, index, tzinfo=UTC)
+            text = template.read_text(encoding="utf-8").replace(str(template_month), str(month))
+            result = json.loads(text)
+            meta = result.setdefault("meta", {})
+            meta["run_id"] = {"run_name": run_name, "run_time": run_time.isoformat()}
+            meta["validation_time"] = run_time.isoformat()
+            meta["critmin_synthetic"] = (
+                f"bench/history.py: a copy of the stored result of {RUN_NAME.format(month=template_month)} "
+                f"({template.name}) with the month changed to {month}; not a validation of any data"
+            )
+            batch = template.name.replace(str(template_month), str(month))
+            target = store / template.parts[-4] / run_name / run_time.strftime(RUN_TIME_FORMAT) / batch
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+            written.append(target)
+    return add_stored_results_to_data_docs(
+        written, docs_dir=settings.paths.quality_docs, gx_dir=settings.paths.gx_state
+    )
 
 
 def load_registers(home: Path) -> dict[str, object]:

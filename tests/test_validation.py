@@ -408,3 +408,93 @@ def test_import_is_light_and_a_validation_prints_nothing(tmp_path):
     assert "%|" not in done.stderr and "Calculating Metrics" not in done.stderr
     assert done.stdout == "" and done.stderr == ""
     assert data_docs_index(tmp_path / "docs" / "quality").is_file()
+
+
+# --- Data Docs at scale: the index is GX's, without rereading every stored result -------------
+
+
+def _stock_index(docs_dir):
+    """The index GX's own builders write for the same stores: its links and its page (without
+    the per-build ``?d=`` timestamps)."""
+    import copy
+
+    from critmin.quality import validation
+
+    context = validation._context(docs_dir.parent.parent / "gx", docs_dir)
+    stock = copy.deepcopy(dict(context.variables.data_docs_sites[validation.DOCS_SITE_NAME]))
+    stock.pop("site_index_builder")
+    stock.pop("site_section_builders")
+    builder = context._init_site_builder_for_data_docs_site_creation(
+        site_name=validation.DOCS_SITE_NAME, site_config=stock
+    )
+    _, links = builder.site_index_builder.build()
+    return links, _without_timestamps(data_docs_index(docs_dir))
+
+
+def _without_timestamps(index):
+    import re
+
+    return re.sub(r"\?d=\d{8}T\d{6}\.\d{6}Z", "", index.read_text(encoding="utf-8"))
+
+
+def test_the_index_is_gx_s_own_and_old_results_are_not_reread(tmp_path):
+    from critmin.quality.data_docs import INDEX_CACHE_NAME
+
+    docs_dir = tmp_path / "docs" / "quality"
+    gx_dir = tmp_path / "gx"
+    broken = clean_frame("broken.csv")
+    broken.loc[BROKEN_POSITION, "quantity"] = -5.0
+    for batch, frame in [("a.csv", clean_frame("a.csv")), ("broken.csv", broken)]:
+        validate(frame, SUITE, dataset=DATASET, batch=batch, docs_dir=docs_dir, run_name=f"run {batch}")
+    cache = json.loads((gx_dir / INDEX_CACHE_NAME).read_text(encoding="utf-8"))
+    assert len(cache["results"]) == 2
+    assert sorted(s["success"] for s in cache["results"].values()) == [False, True]
+
+    # An old result is not read again: spoiled on disk, it is still listed from the cache.
+    (old,) = (gx_dir / "validations").rglob("*a.csv.json")
+    old_bytes = old.read_bytes()
+    old.write_text("not json", encoding="utf-8")
+    validate(clean_frame("b.csv"), SUITE, dataset=DATASET, batch="b.csv", docs_dir=docs_dir, run_name="run b")
+    ours = _without_timestamps(data_docs_index(docs_dir))
+    assert all(name in ours for name in ("a.csv", "broken.csv", "b.csv"))
+    old.write_bytes(old_bytes)
+
+    # The index and the links are exactly what GX's own builders make of the same stores.
+    validate(clean_frame("c.csv"), SUITE, dataset=DATASET, batch="c.csv", docs_dir=docs_dir, run_name="run c")
+    ours = _without_timestamps(data_docs_index(docs_dir))
+    links, stock = _stock_index(docs_dir)
+    assert ours == stock
+    assert [link["validation_success"] for link in links["validations_links"]] == [True, True, False, True]
+    assert len(list((docs_dir / "validations").rglob("*.html"))) == 4
+
+    # A broken cache is rebuilt from the results; the index is the same.
+    (gx_dir / INDEX_CACHE_NAME).write_text("{", encoding="utf-8")
+    validate(clean_frame("d.csv"), SUITE, dataset=DATASET, batch="d.csv", docs_dir=docs_dir, run_name="run d")
+    _, stock = _stock_index(docs_dir)
+    assert _without_timestamps(data_docs_index(docs_dir)) == stock
+    assert len(json.loads((gx_dir / INDEX_CACHE_NAME).read_text(encoding="utf-8"))["results"]) == 5
+
+
+def test_results_stored_by_other_means_get_their_pages_and_index_entries(tmp_path):
+    from critmin.quality.validation import add_stored_results_to_data_docs
+
+    docs_dir = tmp_path / "docs" / "quality"
+    validate(
+        clean_frame(), SUITE, dataset=DATASET, batch="2025-05", docs_dir=docs_dir, run_name="run 2025-05"
+    )
+    (stored,) = (tmp_path / "gx" / "validations").rglob("*.json")
+    copy = (
+        stored.parents[2]
+        / "run 2025-04 SYNTHETIC"
+        / "20250501T060000.000000Z"
+        / "gacc_export_rows-2025-04.json"
+    )
+    copy.parent.mkdir(parents=True)
+    copy.write_text(stored.read_text(encoding="utf-8").replace("2025-05", "2025-04"), encoding="utf-8")
+
+    assert add_stored_results_to_data_docs([copy], docs_dir=docs_dir) == 1
+    pages = sorted(p.name for p in (docs_dir / "validations").rglob("*.html"))
+    assert pages == ["gacc_export_rows-2025-04.html", "gacc_export_rows-2025-05.html"]
+    index = _without_timestamps(data_docs_index(docs_dir))
+    assert "run 2025-04 SYNTHETIC" in index and "run 2025-05" in index
+    assert index == _stock_index(docs_dir)[1]

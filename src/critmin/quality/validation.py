@@ -14,6 +14,17 @@ context itself is ephemeral (no ``great_expectations.yml``): it is rebuilt from 
 with file-backed stores for suites and results, so the site index lists every validation so far,
 and only the new validation page, the suite page and the index are rendered per call.
 
+The Data Docs update must not slow down as results pile up (a home keeps every validation of every
+month: ~5 a month, 600 in ten years). GX's own builders list every stored result once per site
+section and read and deserialize every stored result to write the index (about 1 ms each). Two
+builders of ``critmin.quality.data_docs``, named in the site's config, keep GX's output and avoid both:
+
+- ``IncrementalSiteSectionBuilder`` renders the requested pages without listing the whole store;
+- ``SummaryCachingSiteIndexBuilder`` takes what the index shows of each result (success, asset
+  name, batch kwargs/spec) from ``gx_dir / data_docs.INDEX_CACHE_NAME``, filled the first time a result is
+  listed. A stored result never changes (its key has the run time to the microsecond), so the
+  summary stays right; a missing or unreadable cache is rebuilt from the results.
+
 Great Expectations is imported inside functions only: this module is imported by Airflow DAG
 files, and importing GX takes seconds.
 """
@@ -22,11 +33,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from critmin.quality import data_docs
 from critmin.quality.results import CheckResult, RowFinder, exception_message, observed
 from critmin.quality.suites import load_suite, quiet_gx_logging
 
@@ -35,7 +48,9 @@ if TYPE_CHECKING:
 
     import pandas
 
-__all__ = ["CheckResult", "data_docs_index", "load_suite", "validate"]
+__all__ = ["CheckResult", "add_stored_results_to_data_docs", "data_docs_index", "load_suite", "validate"]
+
+log = logging.getLogger(__name__)
 
 #: How many unexpected values/rows GX keeps per expectation (in results and in Data Docs).
 PARTIAL_UNEXPECTED_COUNT = 20
@@ -142,6 +157,28 @@ def validate(
     return checks
 
 
+def add_stored_results_to_data_docs(
+    result_files: Sequence[Path], *, docs_dir: Path, gx_dir: Path | None = None
+) -> int:
+    """Render the Data Docs pages of validation results written into ``gx_dir``'s store by other
+    means than ``validate`` (the benchmark's SYNTHETIC history), then the index once; returns how
+    many pages were asked for. A file is named as GX stores it:
+    ``validations/<suite>/<run name>/<run time>/<batch>.json``."""
+    docs_dir = Path(docs_dir).expanduser().resolve()
+    gx_dir = Path(gx_dir).expanduser().resolve() if gx_dir else docs_dir.parent.parent / "gx"
+    store = gx_dir / "validations"
+    from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+
+    keys = [
+        ValidationResultIdentifier.from_tuple(Path(path).resolve().relative_to(store).with_suffix("").parts)
+        for path in result_files
+    ]
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive(gx_dir):
+        _context(gx_dir, docs_dir).build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=keys)
+    return len(keys)
+
+
 # --- GX context -----------------------------------------------------------------------------
 
 
@@ -188,7 +225,18 @@ def _context(gx_dir: Path, docs_dir: Path):
                     "class_name": "TupleFilesystemStoreBackend",
                     "base_directory": str(docs_dir),
                 },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "site_index_builder": {
+                    "class_name": "SummaryCachingSiteIndexBuilder",
+                    "module_name": data_docs.__name__,
+                    "summary_cache": str(gx_dir / data_docs.INDEX_CACHE_NAME),
+                },
+                "site_section_builders": {
+                    section: {
+                        "class_name": "IncrementalSiteSectionBuilder",
+                        "module_name": data_docs.__name__,
+                    }
+                    for section in ("expectations", "validations", "profiling")
+                },
             }
         },
         analytics_enabled=False,
