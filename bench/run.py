@@ -1,7 +1,7 @@
 """``make bench``: the pipeline's monthly run against a plain-DuckDB baseline, on SYNTHETIC data.
 
-    make bench QUICK=1     # ~6 minutes on 2 cores, 200,000 rows a month
-    make bench             # the full run, 1,000,000 rows a month (~10-15 minutes on 2 cores)
+    make bench QUICK=1     # ~5 minutes on 2 cores, 200,000 rows a month
+    make bench             # the full run, 1,000,000 rows a month (~7 minutes on 2 cores)
     python -m bench.run --quick [--keep]
 
 Measures, in one run and on the same files (``critmin.synthetic``, seeded):
@@ -72,8 +72,8 @@ class Mode:
     estimate: str
 
 
-QUICK = Mode("quick", 200_000, 10, 2, 30, "about 6 minutes on 2 cores")
-FULL = Mode("full", 1_000_000, 10, 3, 30, "about 10 to 15 minutes on 2 cores, more on a busy machine")
+QUICK = Mode("quick", 200_000, 10, 2, 30, "about 5 minutes on 2 cores")
+FULL = Mode("full", 1_000_000, 10, 3, 30, "about 7 minutes on 2 cores, more on a busy machine")
 
 
 class BenchError(RuntimeError):
@@ -655,7 +655,7 @@ def main(argv: list[str] | None = None) -> int:
     progress = Progress()
     progress(f"critmin benchmark, {mode.name} mode: {mode.rows:,} rows a month, SYNTHETIC data (seed {seed})")
     if mode.name == "full":
-        progress(f"the full run takes long: {mode.estimate}. `make bench QUICK=1` takes about 6 minutes.")
+        progress(f"the full run takes long: {mode.estimate}. `make bench QUICK=1` takes about 5 minutes.")
 
     def interrupted(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
