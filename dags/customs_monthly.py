@@ -4,6 +4,13 @@
 China's rare-earth magnet exports (tariff code 85051110), one run per **data month** (the month the
 trade happened).
 
+0. **wait_for_files**: a sensor (reschedule mode: it holds no worker or pool slot between pokes).
+   A scheduled run waits until the month's landing folder has files and has not changed for an
+   hour (`CRITMIN_FILES_QUIET_SECONDS`), looking every 30 minutes (`CRITMIN_FILES_POKE_SECONDS`),
+   and gives up at the end of the month after GACC's publication (May's run of 25 June waits
+   until 1 August), naming the folder. A backfill run waits for files the same way, but lands
+   them as soon as they are there. A manual run (the UI, `make run-month`) does not wait: with no
+   files it fails at once, naming the folder.
 1. **land**: copy the month's downloads from `$CRITMIN_HOME/landing/gacc/export/YYYY-MM/` into the
    immutable raw zone and the manifest. A file the reader refuses (encoding, headers, malformed
    rows) is moved to `quarantine/` with a JSON report, and the run fails naming file, line and rule.
@@ -17,18 +24,21 @@ trade happened).
    raw rows and `gacc_export_month.json` checks the partners against the world total, on the dbt
    audit models. A critical failure (or a failed dbt build) restores the previous partition.
 6. **publish**: write a new `serving.duckdb` (DuckDB 1.4 storage, read-only) and rename it into
-   place.
+   place. Its success updates the asset `critmin_served_marts`: a DAG with
+   `schedule=[Asset(name="critmin_served_marts", uri="x-critmin://serving/marts")]` runs after it.
 7. **brief**: write the month's brief from `serving.duckdb`: `$CRITMIN_HOME/briefs/YYYY-MM.md` and
    `.html`, with a chart (`.png`). It runs after the publish and never changes the data.
 
 Every validation is in the Data Docs under `$CRITMIN_HOME/docs/quality/`.
 
 Tasks that write `warehouse.duckdb` share the one-slot pool `critmin_warehouse` and the `warehouse`
-queue: DuckDB allows a single writer. From load to publish the run holds the warehouse lease, so no
-other run (a registers run in a retry window, a second process) publishes this month ungated; a
-run that finds it held fails and is retried. The DAG runs on the 25th and loads the month before (GACC
-publishes around the 20th); a manual run names its month with the param `{"month": "2025-05"}`.
-Logic lives in `critmin.steps.customs_monthly` and `critmin.sources.gacc`.
+queue: DuckDB allows a single writer (wait_for_files is in neither). From load to publish the run
+holds the warehouse lease, so no other run (a registers run in a retry window, a second process)
+publishes this month ungated; a run that finds it held fails and is retried. Up to four runs may be
+active, so a scheduled run waiting for its files blocks no other month. The DAG runs on the 25th
+and loads the month before (GACC publishes around the 20th); a manual run names its month with the
+param `{"month": "2025-05"}`. Logic lives in `critmin.steps.customs_monthly` and
+`critmin.sources.gacc`.
 """
 
 from __future__ import annotations
@@ -36,11 +46,34 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronTriggerTimetable, Param, dag, task
+from airflow.sdk import Asset, BaseSensorOperator, CronTriggerTimetable, Param, dag, task
 
-from critmin.settings import WAREHOUSE_POOL, WAREHOUSE_QUEUE
+from critmin.settings import (
+    SERVED_MARTS_ASSET,
+    SERVED_MARTS_URI,
+    WAREHOUSE_POOL,
+    WAREHOUSE_QUEUE,
+    files_poke_seconds,
+)
 
 writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
+served_marts = Asset(name=SERVED_MARTS_ASSET, uri=SERVED_MARTS_URI)
+
+
+class WaitForFiles(BaseSensorOperator):
+    """Whether the run's month can be landed: ``critmin.steps.customs_monthly.wait_for_files``.
+    (A sensor of its own: ``@task.sensor``'s PythonSensor logs a deprecation warning at every parse.)"""
+
+    def poke(self, context) -> bool:
+        from critmin.steps import customs_monthly as steps
+        from critmin.steps.tasks import poke
+
+        return poke(
+            steps.wait_for_files,
+            steps.month_of_run(context),
+            steps.latest_month_of_run(context),
+            steps.run_type_of(context),
+        )
 
 
 @dag(
@@ -50,7 +83,9 @@ writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
     schedule=CronTriggerTimetable("0 6 25 * *", timezone="UTC"),
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
-    max_active_runs=1,
+    # A run waiting for its files stays active: the pool and the warehouse lease, not this, keep
+    # the writers apart.
+    max_active_runs=4,
     default_args={"owner": "critmin", "retries": 2, "retry_delay": timedelta(minutes=5)},
     params={
         "month": Param(
@@ -64,6 +99,14 @@ writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
     doc_md=__doc__,
 )
 def customs_monthly():
+    wait_for_files = WaitForFiles(
+        task_id="wait_for_files",
+        mode="reschedule",
+        poke_interval=files_poke_seconds(),
+        # A backstop only: the step gives up at the month's own deadline, naming the folder.
+        timeout=timedelta(days=45).total_seconds(),
+    )
+
     @task
     def land(**context) -> str:
         from critmin.steps import customs_monthly as steps
@@ -80,7 +123,10 @@ def customs_monthly():
 
         return run(steps.gate_raw, month)
 
-    @task(**writes_warehouse)
+    # With several runs active, a load can find the warehouse leased to another run until that run
+    # publishes (a minute or two): it fails, freeing the pool slot, and is retried every 30 s for
+    # up to 10 minutes.
+    @task(**writes_warehouse, retries=20, retry_delay=timedelta(seconds=30))
     def load(month: str, raw_results: list[dict], **context) -> int:
         from critmin.steps import customs_monthly as steps
         from critmin.steps.tasks import run
@@ -101,7 +147,7 @@ def customs_monthly():
 
         return run(steps.gate_marts, steps.run_ref(context, month), month)
 
-    @task(**writes_warehouse)
+    @task(**writes_warehouse, outlets=[served_marts])
     def publish(month: str, **context) -> dict[str, int]:
         from critmin.steps import customs_monthly as steps
         from critmin.steps.tasks import run
@@ -116,6 +162,7 @@ def customs_monthly():
         return run(steps.brief, month)
 
     month = land()
+    wait_for_files >> month
     loaded = load(month, gate_raw(month))
     loaded >> transform(month) >> gate_marts(month) >> publish(month) >> brief(month)
 

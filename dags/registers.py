@@ -11,7 +11,8 @@ tomorrow (trigger the DAG to publish at once).
 2. **load**: replace the `raw.register_*` tables, in one transaction, with exactly the files the gate
    validated.
 3. **transform**: `dbt build`, including the snapshot that keeps every earlier version of an agreement.
-4. **publish**: write a new `serving.duckdb` and rename it into place.
+4. **publish**: write a new `serving.duckdb` and rename it into place. Its success updates the
+   asset `critmin_served_marts`, as `customs_monthly`'s publish does.
 
 load, transform and publish share the one-slot pool `critmin_warehouse` with `customs_monthly`: the
 two DAGs never write the warehouse at the same time. Logic lives in `critmin.steps.registers` and
@@ -23,11 +24,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Asset, dag, task
 
-from critmin.settings import WAREHOUSE_POOL, WAREHOUSE_QUEUE
+from critmin.settings import SERVED_MARTS_ASSET, SERVED_MARTS_URI, WAREHOUSE_POOL, WAREHOUSE_QUEUE
 
 writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
+served_marts = Asset(name=SERVED_MARTS_ASSET, uri=SERVED_MARTS_URI)
 
 
 @dag(
@@ -62,7 +64,7 @@ def registers():
 
         run(steps.transform, steps.run_ref(context, steps.REGISTERS))
 
-    @task(**writes_warehouse)
+    @task(**writes_warehouse, outlets=[served_marts])
     def publish(**context) -> dict[str, int]:
         from critmin.steps import registers as steps
         from critmin.steps.tasks import run

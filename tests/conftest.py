@@ -94,10 +94,12 @@ def sample_months() -> list[str]:
 def run_customs_steps(settings, month: str, run_id: str = "test-run") -> None:
     """customs_monthly's steps for ``month`` in the DAG's order, in this process: the functions
     the DAG's tasks call, without Airflow around them."""
+    from critmin.months import Month
     from critmin.steps import customs_monthly as steps
     from critmin.warehouse.lease import RunRef
 
     run = RunRef("customs_monthly", run_id, month)
+    assert steps.wait_for_files(settings, month, Month.parse(month), "manual")
     steps.land(settings, month)
     results = steps.gate_raw(settings, month)
     steps.load(settings, run, month, results)

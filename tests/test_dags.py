@@ -40,16 +40,55 @@ def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
 
 
 def test_warehouse_writers_are_serialized(dagbag):
+    """By the pool and the warehouse lease, not by allowing one run: a run waiting for its files
+    must not keep another month's manual run from starting."""
     dag = dagbag.dags["customs_monthly"]
-    assert dag.max_active_runs == 1
-    writers = {"load", "transform", "gate_marts", "publish"}
+    assert dag.max_active_runs > 1
+    writers_in_order = ["load", "transform", "gate_marts", "publish"]
+    writers = set(writers_in_order)
     for task in dag.tasks:
         if task.task_id in writers:
             assert (task.pool, task.queue) == (WAREHOUSE_POOL, WAREHOUSE_QUEUE)
         else:
             assert task.pool != WAREHOUSE_POOL
+            assert task.queue != WAREHOUSE_QUEUE
     order = [t.task_id for t in dag.topological_sort()]
-    assert order == ["land", "gate_raw", "load", "transform", "gate_marts", "publish", "brief"]
+    assert order == ["wait_for_files", "land", "gate_raw", *writers_in_order, "brief"]
+    for dag_id in ("customs_monthly", "registers"):  # every writer shares the one pool
+        for task in dagbag.dags[dag_id].tasks:
+            if task.task_id in writers:
+                assert task.pool == WAREHOUSE_POOL, (dag_id, task.task_id)
+
+
+def test_a_run_waits_for_its_files_in_a_sensor_that_holds_no_slot(dagbag):
+    from airflow.sdk import BaseSensorOperator
+
+    from critmin.settings import FILES_POKE_SECONDS_MIN
+
+    sensor = dagbag.dags["customs_monthly"].get_task("wait_for_files")
+    assert isinstance(sensor, BaseSensorOperator)
+    assert sensor.mode == "reschedule"
+    # apache/airflow#71172: a rescheduled sensor poked more often may be failed by the scheduler,
+    # and a retry absorbs it
+    assert FILES_POKE_SECONDS_MIN <= sensor.poke_interval <= 3600
+    assert sensor.retries >= 1
+    # a backstop only: the step gives up first, at the month's own deadline (at most ~37 days
+    # after the run of the 25th), naming the folder
+    assert sensor.timeout >= 40 * 86400
+    assert sensor.downstream_task_ids == {"land"}
+
+
+def test_both_publishes_update_the_served_marts_asset(dagbag):
+    from airflow.sdk import Asset
+
+    from critmin.settings import SERVED_MARTS_ASSET, SERVED_MARTS_URI
+
+    served = Asset(name=SERVED_MARTS_ASSET, uri=SERVED_MARTS_URI)
+    for dag_id in ("customs_monthly", "registers"):
+        dag = dagbag.dags[dag_id]
+        for task in dag.tasks:
+            expected = [served] if task.task_id == "publish" else []
+            assert list(task.outlets) == expected, (dag_id, task.task_id)
 
 
 def test_parsing_the_dags_touches_no_files_and_imports_no_heavy_modules(tmp_path):

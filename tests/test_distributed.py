@@ -174,7 +174,8 @@ def test_registers_from_the_cli_and_three_months_through_the_rest_api(cluster, a
     assert all(r["state"] == "success" for r in runs), runs
 
     # Runs of a paused DAG wait in the queue: unpause it. That also creates the run of the latest
-    # 25th at once, whose month has not landed: it fails at land, saying so, without retry.
+    # 25th at once, whose month has not landed: it waits for its files (wait_for_files, reschedule
+    # mode) while the manual runs of other months go ahead.
     api.call("PATCH", "/api/v2/dags/customs_monthly", {"is_paused": False})
     manual = []
     for month in MANUAL_MONTHS:
@@ -190,9 +191,16 @@ def test_registers_from_the_cli_and_three_months_through_the_rest_api(cluster, a
     briefs = cluster.home / "briefs"
     assert all((briefs / f"{month}.{kind}").exists() for month in MANUAL_MONTHS for kind in ("html", "png"))
 
-    (scheduled,) = _runs(api, "customs_monthly", run_type="scheduled")  # the scheduler's next loop makes it
-    land = {t["task_id"]: t for t in _task_instances(api, "customs_monthly", scheduled["dag_run_id"])}["land"]
-    assert (scheduled["state"], land["state"], land["try_number"]) == ("failed", "failed", 1)
+    def waiting():  # the scheduler's next loop makes the run; its sensor has poked once
+        runs = api.call("GET", "/api/v2/dags/customs_monthly/dagRuns?run_type=scheduled")["dag_runs"]
+        if len(runs) != 1:
+            return None
+        tasks = {t["task_id"]: t for t in _task_instances(api, "customs_monthly", runs[0]["dag_run_id"])}
+        return (runs[0], tasks) if tasks["wait_for_files"]["state"] == "up_for_reschedule" else None
+
+    scheduled, tasks = wait_for("the scheduled run waiting for its files", waiting, RUN_TIMEOUT, every=3)
+    assert scheduled["state"] == "running", "waiting, not failed"
+    assert tasks["land"]["state"] is None, "nothing landed before the files are there"
 
 
 def test_a_backfill_loads_the_month_before_each_logical_date(cluster, api):
@@ -226,7 +234,9 @@ def test_a_bad_month_fails_at_land_without_retry_and_leaves_serving_untouched(cl
     tasks = {t["task_id"]: t for t in _task_instances(api, "customs_monthly", run_id)}
     assert run["state"] == "failed"
     assert (tasks["land"]["state"], tasks["land"]["try_number"]) == ("failed", 1), "refused, not retried"
-    assert all(t["state"] == "upstream_failed" for name, t in tasks.items() if name != "land")
+    assert tasks["wait_for_files"]["state"] == "success", "the files were there"
+    after_land = {name: t for name, t in tasks.items() if name not in ("wait_for_files", "land")}
+    assert all(t["state"] == "upstream_failed" for t in after_land.values())
     log = api.call("GET", f"/api/v2/dags/customs_monthly/dagRuns/{run_id}/taskInstances/land/logs/1")
     log = json.dumps(log)
     assert "broken.csv" in log and "Surprise" in log, "the task log names the file and the header"

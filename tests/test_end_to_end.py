@@ -337,6 +337,20 @@ def test_a_bad_month_fails_clearly_and_leaves_serving_untouched(demo_copy):
     assert list((demo_copy.quarantine / "gacc" / "export" / "2026-04").glob("*broken.csv"))
 
 
+def test_a_manual_run_of_a_month_without_files_fails_at_once_naming_the_folder(demo_copy):
+    """A manual run (dag.test(), make run-month) does not wait for files: wait_for_files fails at
+    once, without retry, with land's message, and nothing after it runs."""
+    serving_before = _digest(demo_copy.serving_db)
+    (outcome,) = run_months(settings_for(demo_copy), ["2026-05"], report=lambda _: None)
+    assert not outcome.ok
+    assert outcome.failed_tasks == ["wait_for_files"]
+    assert outcome.task_states["land"] == "upstream_failed"
+    folder = demo_copy.landing_dir("gacc/export", "2026-05")
+    assert f"{folder}: no files have been landed for 2026-05 [rule month_has_files]" in outcome.error
+    assert outcome.seconds < 120
+    assert _digest(demo_copy.serving_db) == serving_before
+
+
 def test_a_second_download_of_a_month_replaces_without_doubling(demo_copy):
     """The same figures downloaded again, in other bytes (UTF-8, another name): no tonne doubles,
     and the served rows now trace to the newer download."""

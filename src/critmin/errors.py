@@ -43,6 +43,11 @@ class InputError(CritminError):
         super().__init__(message)
 
 
+class WaitedInVain(InputError):
+    """A scheduled run waited for its month's files until its deadline, and none were landed: the
+    run stops waiting (an Airflow sensor timeout, not retried)."""
+
+
 class PipelineError(CritminError):
     """A pipeline step failed for a reason other than a bad input file."""
 

@@ -28,6 +28,14 @@ if TYPE_CHECKING:
 WAREHOUSE_POOL = "critmin_warehouse"
 #: The Celery queue served by the single worker on the host that owns the DuckDB files.
 WAREHOUSE_QUEUE = "warehouse"
+#: The Airflow asset a publish updates: ``serving.duckdb``'s ``marts`` schema. A DAG scheduled on it
+#: (``schedule=[Asset(name=SERVED_MARTS_ASSET, uri=SERVED_MARTS_URI)]``) runs after every publish.
+SERVED_MARTS_ASSET = "critmin_served_marts"
+SERVED_MARTS_URI = "x-critmin://serving/marts"
+#: How often a scheduled run looks for its month's files (seconds): the default and the floor (a
+#: rescheduled sensor poked more often than every 15 s can be failed by the scheduler, apache/airflow#71172).
+FILES_POKE_SECONDS = 1800.0
+FILES_POKE_SECONDS_MIN = 15.0
 
 #: The environment variables ``Settings.from_env`` reads, and what each one sets.
 ENVIRONMENT = {
@@ -38,7 +46,17 @@ ENVIRONMENT = {
     "CRITMIN_SINGLE_PROCESS_RUNS": "1 when each DAG run runs in one process (the embedded runner)",
     "CRITMIN_LEASE_WAIT_SECONDS": "how long a run waits for another run's warehouse lease (default 0)",
     "CRITMIN_LEASE_TTL_SECONDS": "when a run's lease lapses without renewal (default 21600, 6 hours)",
+    "CRITMIN_FILES_QUIET_SECONDS": "how long a month's landing folder must be unchanged before a "
+    "scheduled run lands it (default 3600, 1 hour)",
 }
+
+
+def files_poke_seconds(environ: Mapping[str, str] | None = None) -> float:
+    """How often ``customs_monthly``'s scheduled runs look for their month's files: the
+    ``CRITMIN_FILES_POKE_SECONDS`` of the process parsing the DAG (default 1800, at least 15). The
+    one setting a DAG file reads, since Airflow needs it when it parses the DAG."""
+    env = os.environ if environ is None else environ
+    return max(FILES_POKE_SECONDS_MIN, float(env.get("CRITMIN_FILES_POKE_SECONDS") or FILES_POKE_SECONDS))
 
 
 def repo_root() -> Path:
@@ -156,6 +174,9 @@ class Settings:
     lease_wait_seconds: float = 0.0
     #: A lease not renewed for this long belongs to a dead run (its tasks renew it as they start).
     lease_ttl_seconds: float = 6 * 3600.0
+    #: A scheduled run lands its month once the landing folder has files and has not changed for
+    #: this long (a month is downloaded by hand, a file at a time).
+    files_quiet_seconds: float = 3600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -170,6 +191,7 @@ class Settings:
             single_process_runs=env.get("CRITMIN_SINGLE_PROCESS_RUNS", "") == "1",
             lease_wait_seconds=float(env.get("CRITMIN_LEASE_WAIT_SECONDS") or 0),
             lease_ttl_seconds=float(env.get("CRITMIN_LEASE_TTL_SECONDS") or 6 * 3600),
+            files_quiet_seconds=float(env.get("CRITMIN_FILES_QUIET_SECONDS") or 3600),
         )
 
     @classmethod
@@ -183,6 +205,7 @@ class Settings:
         single_process_runs: bool = False,
         lease_wait_seconds: float = 0.0,
         lease_ttl_seconds: float = 6 * 3600.0,
+        files_quiet_seconds: float = 3600.0,
     ) -> Settings:
         """Settings for a given runtime directory; code-side folders default to the repository's."""
         root = repo_root()
@@ -196,6 +219,7 @@ class Settings:
             single_process_runs=single_process_runs,
             lease_wait_seconds=lease_wait_seconds,
             lease_ttl_seconds=lease_ttl_seconds,
+            files_quiet_seconds=files_quiet_seconds,
         )
 
     def environment(self) -> dict[str, str]:
@@ -209,6 +233,7 @@ class Settings:
             "CRITMIN_SINGLE_PROCESS_RUNS": "1" if self.single_process_runs else "0",
             "CRITMIN_LEASE_WAIT_SECONDS": str(self.lease_wait_seconds),
             "CRITMIN_LEASE_TTL_SECONDS": str(self.lease_ttl_seconds),
+            "CRITMIN_FILES_QUIET_SECONDS": str(self.files_quiet_seconds),
         }
 
     @property

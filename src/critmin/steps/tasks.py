@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from critmin.errors import ConfigurationError, CritminError
+from critmin.errors import ConfigurationError, CritminError, WaitedInVain
 from critmin.settings import Settings
 
 if TYPE_CHECKING:
@@ -21,16 +21,35 @@ def fail_without_retry(error: Exception) -> NoReturn:
     raise AirflowFailException(str(error)) from error
 
 
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except (OSError, KeyError, ValueError) as error:  # dbt_project.yml unreadable or without its vars
+        fail_without_retry(ConfigurationError(f"critmin's settings cannot be read: {error}"))
+
+
+def poke(step: Callable[..., bool], *args: Any) -> bool:
+    """A sensor's poke: ``step(settings, *args)`` says whether to stop waiting. ``WaitedInVain``
+    ends the wait as an Airflow sensor timeout, and any other ``CritminError`` fails the task; both
+    without retry."""
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+
+    settings = _settings()
+    try:
+        return step(settings, *args)
+    except WaitedInVain as error:
+        raise AirflowSensorTimeout(str(error)) from error
+    except CritminError as error:
+        fail_without_retry(error)
+
+
 def run(step: Callable[..., T], *args: Any, retry: bool = False) -> T:
     """Call ``step(settings, *args)``. With ``retry``, a failure is left to Airflow's retries (for
     steps whose failure can be passing, such as a file lock held by another process), except a
     ``ConfigurationError``; without, only ``WarehouseBusy`` is."""
     from critmin.warehouse.lease import WarehouseBusy
 
-    try:
-        settings = Settings.from_env()
-    except (OSError, KeyError, ValueError) as error:  # dbt_project.yml unreadable or without its vars
-        fail_without_retry(ConfigurationError(f"critmin's settings cannot be read: {error}"))
+    settings = _settings()
     if retry:
         try:
             return step(settings, *args)

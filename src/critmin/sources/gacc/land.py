@@ -52,12 +52,25 @@ class Landing:
                 str(self.month), SOURCE, self.refused, settings.paths.quarantine, docs
             )
         if not self.current:
-            raise InputError(
-                self.folder,
-                f"no files have been landed for {self.month}",
-                hint=f"download the month from the GACC platform and put the CSV files in {self.folder}/",
-                rule="month_has_files",
-            )
+            raise no_files_error(self.month, self.folder)
+
+
+def no_files_error(
+    month: Month,
+    folder: Path,
+    problem: str | None = None,
+    *,
+    then: str | None = None,
+    kind: type[InputError] = InputError,
+) -> InputError:
+    """The month has no files to land: the error names the folder to fill (and what to do ``then``)."""
+    hint = f"download the month from the GACC platform and put the CSV files in {folder}/"
+    return kind(
+        folder,
+        problem or f"no files have been landed for {month}",
+        hint=f"{hint}, then {then}" if then else hint,
+        rule="month_has_files",
+    )
 
 
 def _check_folder(home: Path, folder: Path) -> None:
@@ -76,7 +89,8 @@ def _check_folder(home: Path, folder: Path) -> None:
             )
 
 
-def _candidates(folder: Path) -> list[Path]:
+def candidates(folder: Path) -> list[Path]:
+    """What landing the month reads: every entry of its folder but hidden ones (``.name``)."""
     if not folder.is_dir():
         return []
     return sorted(path for path in folder.iterdir() if not path.name.startswith("."))
@@ -145,7 +159,7 @@ def land_month(settings: Settings, month: Month) -> Landing:
     _check_folder(paths.home, landing.folder)
     zone = RawZone(paths.raw)
     landed: list[LandedFile] = []
-    for path in _candidates(landing.folder):
+    for path in candidates(landing.folder):
         sha256, stored = None, None
         try:
             _check_candidate(path)
