@@ -22,7 +22,7 @@ PRODUCTION_VENV := .venv-production
 BI_CLIENTS := 1.4 1.5
 BI_STAMPS := $(foreach v,$(BI_CLIENTS),.venv-bi/duckdb-$(v)/.critmin-installed)
 
-.PHONY: help install bi-clients demo run-month run-registers show brief docs analysis test test-fast test-distributed lint bench synth
+.PHONY: help install bi-clients demo run-month run-registers airflow show brief docs analysis test test-fast test-distributed lint bench synth
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -54,6 +54,9 @@ run-month: $(VENV_STAMP) ## Run customs_monthly for one data month: make run-mon
 
 run-registers: $(VENV_STAMP) ## Validate, load and publish data/registers (agreements, export-control events)
 	$(UV) run --frozen critmin run-registers
+
+airflow: $(VENV_STAMP) ## Airflow's UI and REST API on this machine until Ctrl-C: make airflow [PORT=8080]
+	$(UV) run --frozen critmin airflow --port $(or $(PORT),8080)
 
 show: $(VENV_STAMP) ## Print the latest month (or MONTH=YYYY-MM) from serving.duckdb
 	$(UV) run --frozen critmin show $(if $(MONTH),--month $(MONTH))

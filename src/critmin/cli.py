@@ -6,6 +6,7 @@ critmin show [--month M]     print a month's magnet exports from serving.duckdb
 critmin brief 2025-09        (re)write a month's brief from serving.duckdb
 critmin docs                 build the dbt docs site under $CRITMIN_HOME/docs/
 critmin analysis [NAME]      run a worked query of dbt_project/analyses/ on serving.duckdb
+critmin airflow [--port P]   Airflow's UI, scheduler and REST API on this machine, until Ctrl-C
 """
 
 from __future__ import annotations
@@ -185,6 +186,33 @@ def _analysis(settings: Settings, name: str | None, assignments: Sequence[str], 
     return 0
 
 
+def _embedded_command(parser: argparse.ArgumentParser, settings: Settings, args: argparse.Namespace) -> int:
+    """run-registers, demo and run-month: DAG runs in this process (critmin.embedded)."""
+    from critmin.embedded import run_registers
+
+    if args.command == "run-registers":
+        return 0 if run_registers(settings).ok else 1
+    if args.command == "demo":
+        if not run_registers(settings).ok:
+            return 1
+        months = copy_sample_landing(settings)
+        print(f"Sample downloads copied to {settings.paths.landing / CUSTOMS_SOURCE} ({len(months)} months).")
+        status = _run(settings, months)
+        if status == 0:
+            print()
+            print(month_table(settings))
+        return status
+    try:
+        month = Month.parse(args.month)
+        check_not_in_future(month, Month.of(date.today()))
+    except (ValueError, InputError) as exc:
+        parser.error(str(exc))
+    status = _run(settings, [month])
+    if status == 0:
+        print(month_table(settings, month))
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="critmin", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -201,35 +229,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     analysis.add_argument("name", nargs="?", help="the analysis (none: list them)")
     analysis.add_argument("--var", action="append", default=[], help="a parameter, key=value")
     analysis.add_argument("--sql", action="store_true", help="print the SQL compiled for serving.duckdb")
+    airflow = commands.add_parser(
+        "airflow", help="Airflow's UI, scheduler and REST API on this machine (LocalExecutor), until Ctrl-C"
+    )
+    airflow.add_argument("--port", type=int, default=8080, help="the UI and REST API port (default 8080)")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
-    if args.command == "run-registers":
-        from critmin.embedded import run_registers
+    if args.command == "airflow":
+        from critmin.local_airflow import serve
 
-        return 0 if run_registers(settings).ok else 1
-    if args.command == "demo":
-        from critmin.embedded import run_registers
+        return serve(settings, args.port)
+    if args.command in ("run-registers", "demo", "run-month"):
+        from critmin.embedded import AirflowRunningError
 
-        if not run_registers(settings).ok:
-            return 1
-        months = copy_sample_landing(settings)
-        print(f"Sample downloads copied to {settings.paths.landing / CUSTOMS_SOURCE} ({len(months)} months).")
-        status = _run(settings, months)
-        if status == 0:
-            print()
-            print(month_table(settings))
-        return status
-    if args.command == "run-month":
         try:
-            month = Month.parse(args.month)
-            check_not_in_future(month, Month.of(date.today()))
-        except (ValueError, InputError) as exc:
-            parser.error(str(exc))
-        status = _run(settings, [month])
-        if status == 0:
-            print(month_table(settings, month))
-        return status
+            return _embedded_command(parser, settings, args)
+        except AirflowRunningError as error:
+            print(f"critmin {args.command}: {error}", file=sys.stderr)
+            return 1
     try:
         if args.command == "brief":
             from critmin.steps.customs_monthly import brief as write_brief

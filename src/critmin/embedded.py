@@ -6,13 +6,22 @@ Each run's full log (Airflow, critmin and dbt output) goes to
 ``$CRITMIN_HOME/logs/<dag_id>/<month>.log``; the console gets one line per month and, on failure,
 the error that stopped the run.
 
+While ``critmin airflow`` (``make airflow``, :mod:`critmin.local_airflow`) serves a home, the
+embedded runner refuses to run on it: ``dag.test()`` replaces a run with the same logical date, and
+the running scheduler would execute the embedded run's tasks too. ``critmin airflow`` holds an
+exclusive ``flock`` on ``$CRITMIN_HOME/airflow/local-airflow.lock`` (with its pid and URL written in
+it) and each embedded run holds a shared one: a lock disappears with its process, so no stale file
+ever blocks a run.
+
 Call ``configure_environment`` before anything imports ``airflow``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import io
+import json
 import os
 import re
 import sys
@@ -23,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from critmin.errors import CritminError
 from critmin.months import Month
 from critmin.settings import WAREHOUSE_POOL, Settings, repo_root
 
@@ -60,8 +70,6 @@ def init_metadata() -> None:
     One process at a time: two ``make run-month`` started together on a new home would both
     create the SQLite database and collide on its schema version.
     """
-    import fcntl
-
     from airflow import __version__ as airflow_version
     from airflow.models.pool import Pool
     from airflow.utils.db import initdb
@@ -242,6 +250,70 @@ def load_dag(dag_id: str):
     return dag
 
 
+#: The lock file ``critmin airflow`` holds exclusively while it serves a home (see the module doc).
+LOCAL_AIRFLOW_LOCK = "local-airflow.lock"
+
+
+class AirflowRunningError(CritminError):
+    """``critmin airflow`` serves this home: an embedded run here would collide with its scheduler."""
+
+
+def local_airflow_lock(settings: Settings) -> Path:
+    return settings.paths.airflow_home / LOCAL_AIRFLOW_LOCK
+
+
+def lock_holder(lock_file: Path) -> dict:
+    """What the holder of the lock wrote in it (pid, url, ...), or ``{}``."""
+    try:
+        text = lock_file.read_text(encoding="utf-8")
+        holder = json.loads(text) if text.strip() else {}
+    except (OSError, ValueError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def process_alive(pid: object) -> bool:
+    """Whether ``pid`` (as read from a lock file: anything) is a running process."""
+    from critmin.warehouse.lease import process_alive as alive
+
+    return isinstance(pid, int) and pid > 0 and alive(pid)
+
+
+def airflow_running_message(lock_file: Path, dag_id: str, conf_hint: str = "") -> str:
+    """Why an embedded run refuses while ``critmin airflow`` serves the home, and what to do."""
+    holder = lock_holder(lock_file)
+    pid, url = holder.get("pid"), holder.get("url") or "URL unknown"
+    with_conf = f" with {conf_hint}" if conf_hint else ""
+    if pid is not None and not process_alive(pid):
+        who = f"pid {pid}, gone, but its components still hold the lock; {url}"
+        stop = f"or stop its process groups {holder.get('process_groups') or '(in the lock file)'} first"
+    else:
+        who = f"pid {pid if pid is not None else 'unknown'}, {url}"
+        stop = "or stop it first (Ctrl-C where `make airflow` runs)"
+    return (
+        f"Airflow is running on this home ({who}): its scheduler would run this command's {dag_id} "
+        f"tasks too. Trigger {dag_id} from the UI or the REST API{with_conf}, {stop}. "
+        f"(lock: {lock_file})"
+    )
+
+
+@contextmanager
+def not_served_by_local_airflow(settings: Settings, dag_id: str, conf_hint: str = "") -> Iterator[None]:
+    """Hold the home's lock shared while embedded runs run; refuse at once if ``critmin airflow``
+    holds it (``AirflowRunningError``, saying how to run the DAG there instead)."""
+    lock_file = local_airflow_lock(settings)
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AirflowRunningError(airflow_running_message(lock_file, dag_id, conf_hint)) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 #: How long an embedded run waits for the warehouse another process's run holds.
 LEASE_WAIT_SECONDS = 3600.0
 
@@ -317,23 +389,25 @@ def run_months(
 ) -> list[RunOutcome]:
     """Run the DAG once per month, in the order given, in this process."""
     parsed = [Month.parse(m) for m in months]
-    dag = _start(settings, dag_id, report)
-    outcomes = []
-    width = len(str(len(parsed)))
-    for index, month in enumerate(parsed, start=1):
-        # Dated as the scheduler would date it (the 25th of the next month); every param is
-        # passed because dag.test() keeps resolved params between runs.
-        log_file = settings.paths.logs / dag_id / f"{month}.log"
-        outcome = _run_once(dag, run_date(dag, month), {"month": str(month)}, str(month), log_file)
-        outcomes.append(outcome)
-        report(
-            f"[{index:>{width}}/{len(parsed)}] {dag_id} {month}: {outcome.state} in "
-            f"{outcome.seconds:.1f} s  (log: {log_file})"
-        )
-        if not outcome.ok:
-            report(textwrap.indent(outcome.error or "see the log for the failed task", "    "))
-            if stop_on_failure:
-                break
+    hint = json.dumps({"month": str(parsed[0]) if len(parsed) == 1 else "YYYY-MM"})
+    with not_served_by_local_airflow(settings, dag_id, hint):
+        dag = _start(settings, dag_id, report)
+        outcomes = []
+        width = len(str(len(parsed)))
+        for index, month in enumerate(parsed, start=1):
+            # Dated as the scheduler would date it (the 25th of the next month); every param is
+            # passed because dag.test() keeps resolved params between runs.
+            log_file = settings.paths.logs / dag_id / f"{month}.log"
+            outcome = _run_once(dag, run_date(dag, month), {"month": str(month)}, str(month), log_file)
+            outcomes.append(outcome)
+            report(
+                f"[{index:>{width}}/{len(parsed)}] {dag_id} {month}: {outcome.state} in "
+                f"{outcome.seconds:.1f} s  (log: {log_file})"
+            )
+            if not outcome.ok:
+                report(textwrap.indent(outcome.error or "see the log for the failed task", "    "))
+                if stop_on_failure:
+                    break
     return outcomes
 
 
@@ -341,10 +415,11 @@ def run_registers(settings: Settings, *, report: Callable[[str], None] = print, 
     """Run the registers DAG once, dated today (as the daily schedule would) unless ``as_of``."""
     import pendulum
 
-    dag = _start(settings, "registers", report)
-    logical_date = as_of or pendulum.now("UTC").start_of("day")
-    log_file = settings.paths.logs / "registers" / f"{logical_date.date().isoformat()}.log"
-    outcome = _run_once(dag, logical_date, {}, logical_date.date().isoformat(), log_file)
+    with not_served_by_local_airflow(settings, "registers"):
+        dag = _start(settings, "registers", report)
+        logical_date = as_of or pendulum.now("UTC").start_of("day")
+        log_file = settings.paths.logs / "registers" / f"{logical_date.date().isoformat()}.log"
+        outcome = _run_once(dag, logical_date, {}, logical_date.date().isoformat(), log_file)
     report(f"registers {outcome.month}: {outcome.state} in {outcome.seconds:.1f} s  (log: {log_file})")
     if not outcome.ok:
         report(textwrap.indent(outcome.error or "see the log for the failed task", "    "))

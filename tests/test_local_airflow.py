@@ -1,0 +1,400 @@
+"""``critmin airflow`` (``make airflow``): Airflow's UI, scheduler and REST API on this machine.
+
+The unit tests check the home's lock both ways (the embedded runner refuses while Airflow serves
+the home, and Airflow refuses to start during an embedded run), the login and the components'
+environment. The end-to-end tests (``e2e``) start ``critmin airflow`` as a user does, on a
+temporary home and a free port, log in through the REST API, check ``critmin run-month`` refuses
+meanwhile, run the registers and a month through the REST API while the scheduled run that
+unpausing created waits for its files, and stop it with Ctrl-C (SIGINT to its process group),
+leaving no process behind.
+``trigger_and_wait`` runs a DAG through the REST API, for tests that run months on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from airflow_cluster import Api, free_port, wait_for
+from conftest import REPO, land_sample_month
+
+from critmin import embedded, local_airflow
+from critmin.settings import Settings
+
+#: How long `critmin airflow` may take to be ready (four Airflow processes start on a small machine).
+READY_TIMEOUT = 420
+STOP_TIMEOUT = 90
+RUN_TIMEOUT = 900
+PASSWORD = "test-password-1234"
+
+
+# --- the home's lock, the login, the environment (fast) ------------------------------------------
+
+
+@pytest.fixture
+def held(settings):
+    """The home's lock held as `critmin airflow` holds it, with its pid and URL written in it."""
+    holder = {"pid": os.getpid(), "url": "http://127.0.0.1:18080", "process_groups": {}}
+    with local_airflow.claim_home(settings, holder):
+        yield holder
+
+
+def test_embedded_runs_refuse_while_airflow_serves_the_home(settings, held):
+    with pytest.raises(embedded.AirflowRunningError) as refused:
+        embedded.run_months(settings, ["2025-05"], report=lambda _: None)
+    message = str(refused.value)
+    assert message.startswith("Airflow is running on this home")
+    assert f"pid {os.getpid()}" in message and held["url"] in message
+    assert 'with {"month": "2025-05"}' in message and "stop it first" in message
+    with pytest.raises(embedded.AirflowRunningError, match="Trigger registers from the UI"):
+        embedded.run_registers(settings, report=lambda _: None)
+    assert not (settings.paths.airflow_home / "airflow.db").exists(), "refused before touching Airflow"
+
+
+def test_the_cli_says_why_and_exits_1(settings, held, capsys):
+    from critmin import cli
+
+    assert cli.main(["run-month", "2025-05"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("critmin run-month: Airflow is running on this home")
+    assert held["url"] in error
+
+
+def test_airflow_refuses_to_start_during_an_embedded_run(settings):
+    def claim(url: str | None = None):
+        return local_airflow.claim_home(settings, {"pid": os.getpid(), "url": url})
+
+    embedded_run = embedded.not_served_by_local_airflow(settings, "customs_monthly")
+    refused = pytest.raises(local_airflow.LocalAirflowError, match="run-month.*is running on this home")
+    with embedded_run, refused, claim():
+        pass
+    refused = pytest.raises(
+        local_airflow.LocalAirflowError, match=r"already serves this home \(pid \d+, http://x\)"
+    )
+    with claim("http://x"), refused, claim():  # free again, and one `critmin airflow` per home
+        pass
+    with embedded.not_served_by_local_airflow(settings, "customs_monthly"):
+        pass  # and free again
+
+
+def test_the_password_comes_from_the_environment_else_the_file_else_is_generated(tmp_path):
+    path = tmp_path / "airflow" / local_airflow.PASSWORDS_FILE
+    password, source = local_airflow.set_password(path, {})
+    assert source == "generated" and len(password) >= 16
+    assert json.loads(path.read_text()) == {"admin": password}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert local_airflow.set_password(path, {}) == (password, "kept")
+    chosen = {local_airflow.PASSWORD_VARIABLE: "chosen-one"}
+    assert local_airflow.set_password(path, chosen) == ("chosen-one", local_airflow.PASSWORD_VARIABLE)
+    assert json.loads(path.read_text()) == {"admin": "chosen-one"}
+
+
+def test_the_components_environment(settings):
+    base = {"PATH": "/usr/bin", local_airflow.PASSWORD_VARIABLE: "secret", "AIRFLOW__CORE__PARALLELISM": "4"}
+    env = local_airflow.server_environment(settings, 18123, base)
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18123/execution/"
+    assert (env["AIRFLOW__API__PORT"], env["AIRFLOW__API__HOST"]) == ("18123", "127.0.0.1")
+    assert env["AIRFLOW_HOME"] == str(settings.paths.airflow_home)
+    assert env["CRITMIN_HOME"] == str(settings.paths.home)
+    assert env["CRITMIN_SINGLE_PROCESS_RUNS"] == "0", "each task is a process of its own"
+    assert local_airflow.PASSWORD_VARIABLE not in env, "the password goes through the file only"
+    assert env["AIRFLOW__CORE__PARALLELISM"] == "4", "the caller's Airflow settings are kept"
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] == str(
+        settings.paths.airflow_home / local_airflow.PASSWORDS_FILE
+    )
+
+
+# --- end to end: `critmin airflow` as a user runs it ---------------------------------------------
+
+
+@dataclass
+class Served:
+    """A `critmin airflow` started by the test: its process, home, URL and login."""
+
+    process: subprocess.Popen
+    home: Path
+    output: Path
+    env: dict[str, str]
+    url: str = ""
+    user: str = ""
+    password: str = ""
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.for_home(self.home)
+
+    def text(self) -> str:
+        return self.output.read_text(encoding="utf-8", errors="replace")
+
+    def holder(self) -> dict:
+        return embedded.lock_holder(embedded.local_airflow_lock(self.settings))
+
+    def api(self) -> Api:
+        api = Api(self.url)
+        api.login(self.user, self.password)
+        return api
+
+    def critmin(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        """A `critmin` command on the same home."""
+        return subprocess.run(
+            [sys.executable, "-m", "critmin.cli", *args],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            start_new_session=True,
+        )
+
+    def stop(self) -> int | None:
+        """Ctrl-C, as in its terminal; SIGKILL if it is still there after STOP_TIMEOUT."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
+        return self.process.returncode
+
+    def descendants(self) -> dict[int, str]:
+        """Every process below `critmin airflow` now (pid -> start time): components, executor
+        workers, tasks (each task in a process group of its own)."""
+        table = _processes()
+        found, todo = {}, [self.process.pid]
+        while todo:
+            parent = todo.pop()
+            for pid, (ppid, _group, _state, start) in table.items():
+                if ppid == parent and pid not in found:
+                    found[pid] = start
+                    todo.append(pid)
+        return found
+
+    def leftovers(self, seen: dict[int, str]) -> list[str]:
+        """Processes still alive among those ``seen``, or started with this home in their
+        environment (a process title can hide it: hence both)."""
+        needle = f"CRITMIN_HOME={self.home}".encode()
+        left = []
+        for pid, (_parent, _group, state, start) in _processes().items():
+            proc = Path(f"/proc/{pid}")
+            with contextlib.suppress(OSError):  # gone meanwhile
+                if state not in ("Z", "X") and (
+                    seen.get(pid) == start or needle in (proc / "environ").read_bytes().split(b"\0")
+                ):
+                    left.append(f"{pid}: {(proc / 'cmdline').read_bytes()[:120]!r}")
+        return left
+
+
+def _processes() -> dict[int, tuple[int, int, str, str]]:
+    """pid -> (parent, process group, state, start time), from /proc."""
+    table = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            table[int(proc.name)] = (int(fields[1]), int(fields[2]), fields[0], fields[19])
+    return table
+
+
+def _kill_leftovers(served: Served, seen: dict[int, str]) -> None:
+    for line in served.leftovers(seen):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`critmin airflow --port <free>` on a new home, until the module ends (or the last test
+    stops it). Stopped and swept also when a test fails."""
+    work = tmp_path_factory.mktemp("local-airflow")
+    home = work / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CRITMIN_"))}
+    env.update({"CRITMIN_HOME": str(home), local_airflow.PASSWORD_VARIABLE: PASSWORD, "NO_COLOR": "1"})
+    port = free_port()
+    output = work / "critmin-airflow.out"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "critmin.cli", "airflow", "--port", str(port)],
+            env=env,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, to send it Ctrl-C
+        )
+    running = Served(process, home, output, env)
+    seen: dict[int, str] = {}
+    try:
+        try:
+            wait_for("critmin airflow ready", lambda: "Ctrl-C to stop." in running.text(), READY_TIMEOUT, 2,
+                     [("critmin airflow", process)])  # fmt: skip
+        except (RuntimeError, TimeoutError) as error:
+            pytest.fail(f"{error}\n{running.text()[-5000:]}")
+        running.url = re.search(r"^  URL +(\S+)$", running.text(), re.M).group(1)
+        running.user = re.search(r"^  user +(\S+)$", running.text(), re.M).group(1)
+        password_file = Path(re.search(r"^  password +in (\S+) ", running.text(), re.M).group(1))
+        running.password = json.loads(password_file.read_text())[running.user]
+        seen.update(running.descendants())
+        yield running
+    finally:
+        seen.update(running.descendants())
+        running.stop()
+        _kill_leftovers(running, seen)
+
+
+def wait_for_dag(api: Api, dag_id: str, timeout: float = 300) -> dict:
+    """The DAG once the dag-processor has parsed it."""
+    return wait_for(
+        f"DAG {dag_id} parsed", lambda: api.call("GET", f"/api/v2/dags/{dag_id}"), timeout, every=3
+    )
+
+
+def trigger_and_wait(
+    api: Api, dag_id: str, conf: dict | None = None, run_id: str | None = None, timeout: float = RUN_TIMEOUT
+) -> dict:
+    """Unpause the DAG, trigger a run through the REST API (as the banner shows), wait until it
+    has finished; the run (``state``: success or failed). Unpausing ``customs_monthly`` also
+    creates the run of the latest 25th, whose month may not have landed (it waits at ``wait_for_files``)."""
+    wait_for_dag(api, dag_id)
+    api.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+    body: dict = {"logical_date": None, "conf": conf or {}}
+    if run_id:
+        body["dag_run_id"] = run_id
+    run_id = api.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"]
+
+    def finished():
+        run = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+        return run if run["state"] in ("success", "failed") else None
+
+    return wait_for(f"{dag_id} run {run_id}", finished, timeout, every=3)
+
+
+def task_states(api: Api, dag_id: str, run_id: str) -> dict[str, str]:
+    answer = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
+    return {task["task_id"]: task["state"] for task in answer["task_instances"]}
+
+
+@pytest.mark.e2e
+def test_the_banner_login_health_and_pool(served):
+    banner = served.text()
+    assert served.url.startswith("http://127.0.0.1:") and served.user == "admin"
+    assert served.password == PASSWORD, "the password comes from CRITMIN_AIRFLOW_PASSWORD"
+    assert PASSWORD not in banner, "the banner says where the password is, not what it is"
+    assert str(served.home / "logs" / "airflow") in banner and '{"month": "YYYY-MM"}' in banner
+    api = served.api()
+    health = api.call("GET", "/api/v2/monitor/health")
+    assert {
+        health[part]["status"] for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
+    } == {"healthy"}
+    pool = api.call("GET", "/api/v2/pools/critmin_warehouse")
+    assert pool["slots"] == 1
+    with pytest.raises(RuntimeError, match="-> 40[13]"):
+        Api(served.url).call("GET", "/api/v2/pools/critmin_warehouse")  # no token, no answer
+    holder = served.holder()
+    assert holder["url"] == served.url and holder["pid"] == served.process.pid
+    assert set(holder["process_groups"]) == set(local_airflow.COMPONENTS)
+    for component in local_airflow.COMPONENTS:
+        assert (served.home / "logs" / "airflow" / f"{component}.log").stat().st_size > 0
+
+
+@pytest.mark.e2e
+def test_run_month_refuses_while_airflow_serves_the_home(served):
+    done = served.critmin("run-month", "2025-05", timeout=120)
+    assert done.returncode == 1
+    assert "Airflow is running on this home" in done.stderr
+    assert f"pid {served.process.pid}" in done.stderr and served.url in done.stderr
+    assert 'with {"month": "2025-05"}' in done.stderr
+    assert not (served.home / "logs" / "customs_monthly").exists(), "nothing ran"
+
+
+@pytest.mark.e2e
+def test_a_month_and_the_registers_through_the_rest_api_while_a_scheduled_run_waits(served):
+    """As a data engineer on the UI: the registers and a month triggered through the REST API run
+    to success and are published, while the run that unpausing created (the latest 25th, whose
+    month has no files) waits for them in wait_for_files, rescheduled, not failed."""
+    from critmin.serving import open_serving
+
+    api = served.api()
+    land_sample_month(served.settings.paths, "2025-05")
+    registers = trigger_and_wait(api, "registers")
+    assert registers["state"] == "success", task_states(api, "registers", registers["dag_run_id"])
+    month = trigger_and_wait(api, "customs_monthly", {"month": "2025-05"}, run_id="manual_2025-05")
+    assert month["state"] == "success", task_states(api, "customs_monthly", "manual_2025-05")
+
+    def waiting():
+        runs = api.call("GET", "/api/v2/dags/customs_monthly/dagRuns?run_type=scheduled")["dag_runs"]
+        if len(runs) != 1:
+            return None
+        states = task_states(api, "customs_monthly", runs[0]["dag_run_id"])
+        return (runs[0], states) if states["wait_for_files"] == "up_for_reschedule" else None
+
+    scheduled, states = wait_for("the scheduled run waiting for its files", waiting, 300, every=3)
+    assert scheduled["state"] == "running" and states["land"] is None, "waiting, not failed"
+    with contextlib.closing(open_serving(served.settings.paths.serving_db)) as con:
+        months = {
+            m
+            for (m,) in con.execute(
+                "select distinct strftime(month, '%Y-%m') from marts.fct_magnet_exports_monthly"
+            ).fetchall()
+        }
+        agreements = con.execute("select count(*) from marts.fct_mineral_agreements").fetchone()[0]
+    assert "2025-05" in months and agreements > 0
+
+
+# Tests that run DAGs on `served` (with trigger_and_wait) go above this one: it stops Airflow.
+@pytest.mark.e2e
+def test_ctrl_c_stops_everything_and_frees_the_home(served):
+    """Stopped while a task runs (a task is a process group of its own), nothing is left."""
+    groups = dict(served.holder()["process_groups"])
+    api = served.api()
+    wait_for_dag(api, "registers")
+    api.call("PATCH", "/api/v2/dags/registers", {"is_paused": False})
+    run_id = api.call("POST", "/api/v2/dags/registers/dagRuns", {"logical_date": None, "conf": {}})[
+        "dag_run_id"
+    ]
+    seen: dict[int, str] = {}
+
+    def a_task_runs() -> bool:
+        seen.update(served.descendants())
+        return "running" in task_states(api, "registers", run_id).values()
+
+    wait_for("a registers task running", a_task_runs, 180, every=0.5)
+    seen.update(served.descendants())
+    own_groups = {group for pid, (_, group, _, _) in _processes().items() if pid in seen} - set(
+        groups.values()
+    )
+    assert served.stop() == 0, served.text()[-3000:]
+    assert "Airflow stopped." in served.text()
+    assert [pgid for pgid in {*groups.values(), *own_groups} if _group_alive(pgid)] == []
+    assert served.leftovers(seen) == []
+    lock = embedded.local_airflow_lock(served.settings)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: raises if anything still holds it
+    assert lock.read_text() == ""
+
+
+def _group_alive(pgid: int) -> bool:
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                state, _parent, group = (proc / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+            except (OSError, ValueError):
+                continue
+            if int(group) == pgid and state != "Z":
+                return True
+    return False
