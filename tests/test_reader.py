@@ -434,3 +434,27 @@ def test_quoted_rows_the_fast_path_reads_differently_send_the_file_to_the_reader
     path = _write(tmp_path, HEADER + ROW.replace('"United States"', '"Korea ""South"""x'))
     assert isinstance(_python_records(path), InputError)
     assert _scanned_records(path) is None
+
+
+def test_a_scan_removes_the_folders_of_scans_whose_process_is_gone(tmp_path):
+    """A step killed mid-read leaves its scratch folder under $CRITMIN_HOME/tmp: the next scan
+    removes it, and never the folder of a scan that is still running."""
+    import os
+    import subprocess
+    import sys
+
+    from critmin.sources.gacc.scan import FOLDER_PREFIX, scan
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = tmp_path / "tmp" / f"{FOLDER_PREFIX}{int(gone.stdout)}-abc"
+    alive = tmp_path / "tmp" / f"{FOLDER_PREFIX}{os.getppid()}-def"
+    for folder in (dead, alive):
+        folder.mkdir(parents=True)
+        (folder / "download.csv").write_text("x", encoding="utf-8")
+    path = _write(tmp_path, HEADER + ROW)
+    with scan(path, read_layout(path), tmp_path / "tmp") as scanned:
+        assert scanned is not None
+        assert not dead.exists() and alive.exists()
+    assert [p.name for p in (tmp_path / "tmp").iterdir()] == [alive.name], "its own folder is removed"

@@ -142,7 +142,8 @@ def build(settings: Settings, changed: Sequence[str] = (), months: Sequence[Mont
             else "no whole build since the warehouse was created or a failed run's load was put back",
         )
     marked = mark_months_to_build(db, None)
-    log.info("full refresh: every model, for each of the %d loaded data months", len(marked))
+    span = f"{marked[0][:7]} to {marked[-1][:7]}" if marked else "none loaded yet"
+    log.info("full refresh: every model, every data month (%s)", span)
     run_dbt(settings, [*PIPELINE_BUILD_ARGS, "--full-refresh"])
     record_whole_build(db, fingerprint)
     clear_months_to_build(db)

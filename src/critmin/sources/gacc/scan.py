@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import re
+import shutil
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -111,6 +113,31 @@ def _text_sql(column: str) -> str:
     return f"nullif(nullif(trim({column}), ''), '{MISSING}')"  # DuckDB's trim() trims spaces only
 
 
+#: A scan's temporary folder is ``<FOLDER_PREFIX><pid>-<random>``: the process that owns it.
+FOLDER_PREFIX = "gacc-scan-"
+
+
+def remove_stale_folders(workdir: Path) -> list[Path]:
+    """Remove the temporary folders of scans whose process is gone (killed mid-read); returns them."""
+    removed = []
+    for folder in workdir.glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
+        if folder.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextmanager
 def scan(path: Path, layout: GaccLayout, workdir: Path | None = None) -> Iterator[Scan | None]:
     """Parse ``path`` with DuckDB; yields ``None`` when only ``iter_records`` can read it exactly.
@@ -121,7 +148,8 @@ def scan(path: Path, layout: GaccLayout, workdir: Path | None = None) -> Iterato
 
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="gacc-scan-", dir=workdir) as tmp:
+        remove_stale_folders(workdir)
+    with tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=workdir) as tmp:
         folder = Path(tmp)
         utf8 = folder / "download.csv"
         lines = _transcode(path, layout.encoding, utf8)
