@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from critmin.sources.gacc.read import _GACC_NUMBER, MISSING, NUMERIC_FIELDS
+from critmin.warehouse.lease import process_alive
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -122,20 +123,10 @@ def remove_stale_folders(workdir: Path) -> list[Path]:
     removed = []
     for folder in workdir.glob(f"{FOLDER_PREFIX}*-*"):
         pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
-        if folder.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if folder.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextmanager
