@@ -21,6 +21,7 @@ DOC = REPO / "docs" / "benchmarks.md"
 
 #: The DAG's tasks in run order, and what each one spends its time on.
 STEPS: dict[str, str] = {
+    "wait_for_files": "wait_for_files (are the month's files there; a manual run never waits)",
     "land": "land (raw zone, reader check, GX landing docs)",
     "gate_raw": "gate_raw (GX on the raw rows)",
     "load": "load (reader, DuckDB insert)",
