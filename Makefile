@@ -22,7 +22,7 @@ PRODUCTION_VENV := .venv-production
 BI_CLIENTS := 1.4 1.5
 BI_STAMPS := $(foreach v,$(BI_CLIENTS),.venv-bi/duckdb-$(v)/.critmin-installed)
 
-.PHONY: help install bi-clients demo run-month run-registers airflow show brief docs analysis test test-fast test-distributed lint bench synth
+.PHONY: help install bi-clients demo run-month run-registers airflow show brief docs analysis warehouse-status warehouse-release test test-fast test-distributed lint bench synth
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -70,6 +70,13 @@ docs: $(VENV_STAMP) ## Build the dbt docs site into docs/dbt/ under CRITMIN_HOME
 
 analysis: $(VENV_STAMP) ## Run a worked query on serving.duckdb: make analysis NAME=exports_by_destination [VARS="partner_iso3=DEU"]
 	$(UV) run --frozen critmin analysis $(NAME) $(foreach v,$(VARS),--var $(v))
+
+warehouse-status: $(VENV_STAMP) ## Who holds the warehouse, its stage and Airflow state, and the loads not yet published
+	$(UV) run --frozen critmin warehouse status
+
+warehouse-release: $(VENV_STAMP) ## Free the warehouse from a crashed run: make warehouse-release RUN=<run id>
+	@test -n "$(RUN)" || { echo "usage: make warehouse-release RUN=<run id> (see make warehouse-status)"; exit 2; }
+	$(UV) run --frozen critmin warehouse release --run '$(RUN)'
 
 test: $(VENV_STAMP) $(BI_STAMPS) ## Run the test suite (unit, dbt, DAG integrity, end to end)
 	$(UV) run --frozen pytest -n 2 --dist loadfile --no-loadscope-reorder

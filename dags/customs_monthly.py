@@ -28,13 +28,18 @@ trade happened).
    `schedule=[Asset(name="critmin_served_marts", uri="x-critmin://serving/marts")]` runs after it.
 7. **brief**: write the month's brief from `serving.duckdb`: `$CRITMIN_HOME/briefs/YYYY-MM.md` and
    `.html`, with a chart (`.png`). It runs after the publish and never changes the data.
+8. **release_warehouse** (teardown of `load`): runs however the run ends. If the month was not
+   published (a gate refused it, a task's retries ran out, an operator marked the run failed),
+   what the run loaded is put back; the warehouse lease is freed either way.
 
 Every validation is in the Data Docs under `$CRITMIN_HOME/docs/quality/`.
 
 Tasks that write `warehouse.duckdb` share the one-slot pool `critmin_warehouse` and the `warehouse`
 queue: DuckDB allows a single writer (wait_for_files is in neither). From load to publish the run
 holds the warehouse lease, so no other run (a registers run in a retry window, a second process)
-publishes this month ungated; a run that finds it held fails and is retried. Up to four runs may be
+publishes this month ungated; a run that finds it held waits (its load is retried), and one whose
+holder's run has ended takes it at once. Publishing checks the warehouse's own record of loads:
+nothing a run did not gate is published, whatever happens to the lease file. Up to four runs may be
 active, so a scheduled run waiting for its files blocks no other month. The DAG runs on the 25th
 and loads the month before (GACC publishes around the 20th); a manual run names its month with the
 param `{"month": "2025-05"}`. Logic lives in `critmin.steps.customs_monthly` and
@@ -49,6 +54,8 @@ import pendulum
 from airflow.sdk import Asset, BaseSensorOperator, CronTriggerTimetable, Param, dag, task
 
 from critmin.settings import (
+    LOAD_RETRIES,
+    LOAD_RETRY_DELAY,
     SERVED_MARTS_ASSET,
     SERVED_MARTS_URI,
     WAREHOUSE_POOL,
@@ -124,14 +131,14 @@ def customs_monthly():
         return run(steps.gate_raw, month)
 
     # With several runs active, a load can find the warehouse leased to another run until that run
-    # publishes (a minute or two): it fails, freeing the pool slot, and is retried every 30 s for
-    # up to 10 minutes.
-    @task(**writes_warehouse, retries=20, retry_delay=timedelta(seconds=30))
+    # publishes or ends: it fails, freeing the pool slot, and is retried (see LOAD_RETRIES).
+    @task(**writes_warehouse, retries=LOAD_RETRIES, retry_delay=LOAD_RETRY_DELAY)
     def load(month: str, raw_results: list[dict], **context) -> int:
         from critmin.steps import customs_monthly as steps
         from critmin.steps.tasks import run
 
-        return run(steps.load, steps.run_ref(context, month), month, raw_results, retry=True)
+        run_ref = steps.run_ref(context, month)
+        return run(steps.load, run_ref, month, raw_results, steps.airflow_run_state(context), retry=True)
 
     @task(**writes_warehouse)
     def transform(month: str, **context) -> None:
@@ -161,10 +168,19 @@ def customs_monthly():
 
         return run(steps.brief, month)
 
+    @task(**writes_warehouse)
+    def release_warehouse(month: str, **context) -> str:
+        from critmin.steps import customs_monthly as steps
+        from critmin.steps.tasks import run
+
+        return run(steps.release_warehouse, steps.run_ref(context, month), retry=True)
+
     month = land()
     wait_for_files >> month
-    loaded = load(month, gate_raw(month))
-    loaded >> transform(month) >> gate_marts(month) >> publish(month) >> brief(month)
+    loaded = load(month, gate_raw(month)).as_setup()
+    published = loaded >> transform(month) >> gate_marts(month) >> publish(month)
+    published >> brief(month)
+    published >> release_warehouse(month).as_teardown(setups=loaded)
 
 
 customs_monthly()

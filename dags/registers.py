@@ -13,6 +13,9 @@ tomorrow (trigger the DAG to publish at once).
 3. **transform**: `dbt build`, including the snapshot that keeps every earlier version of an agreement.
 4. **publish**: write a new `serving.duckdb` and rename it into place. Its success updates the
    asset `critmin_served_marts`, as `customs_monthly`'s publish does.
+5. **release_warehouse** (teardown of `load`): however the run ends, what it loaded is put back
+   unless it was published (the register tables, their results, the agreements snapshot), and the
+   warehouse lease is freed.
 
 load, transform and publish share the one-slot pool `critmin_warehouse` with `customs_monthly`: the
 two DAGs never write the warehouse at the same time. Logic lives in `critmin.steps.registers` and
@@ -26,7 +29,14 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from critmin.settings import SERVED_MARTS_ASSET, SERVED_MARTS_URI, WAREHOUSE_POOL, WAREHOUSE_QUEUE
+from critmin.settings import (
+    LOAD_RETRIES,
+    LOAD_RETRY_DELAY,
+    SERVED_MARTS_ASSET,
+    SERVED_MARTS_URI,
+    WAREHOUSE_POOL,
+    WAREHOUSE_QUEUE,
+)
 
 writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
 served_marts = Asset(name=SERVED_MARTS_ASSET, uri=SERVED_MARTS_URI)
@@ -50,12 +60,15 @@ def registers():
 
         return run(steps.gate, steps.as_of(context))
 
-    @task(**writes_warehouse)
+    # The warehouse may be in use by a month's run until it publishes: the load waits as long as
+    # customs_monthly's does (see LOAD_RETRIES).
+    @task(**writes_warehouse, retries=LOAD_RETRIES, retry_delay=LOAD_RETRY_DELAY)
     def load(validated: dict, **context) -> int:
         from critmin.steps import registers as steps
         from critmin.steps.tasks import run
 
-        return run(steps.load, steps.run_ref(context, steps.REGISTERS), validated)
+        run_ref = steps.run_ref(context, steps.REGISTERS)
+        return run(steps.load, run_ref, validated, steps.airflow_run_state(context), retry=True)
 
     @task(**writes_warehouse)
     def transform(**context) -> None:
@@ -71,7 +84,16 @@ def registers():
 
         return run(steps.publish, steps.run_ref(context, steps.REGISTERS), retry=True)
 
-    load(gate()) >> transform() >> publish()
+    @task(**writes_warehouse)
+    def release_warehouse(**context) -> str:
+        from critmin.steps import registers as steps
+        from critmin.steps.tasks import run
+
+        return run(steps.release_warehouse, steps.run_ref(context, steps.REGISTERS), retry=True)
+
+    loaded = load(gate()).as_setup()
+    published = loaded >> transform() >> publish()
+    published >> release_warehouse().as_teardown(setups=loaded)
 
 
 registers()

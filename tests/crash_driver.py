@@ -11,18 +11,26 @@ import time
 import traceback
 from pathlib import Path
 
+from critmin import publish
 from critmin.settings import Settings
 from critmin.steps import customs_monthly as steps
 from critmin.warehouse.lease import RunRef
 
 #: What the server imports once, before it forks a run.
-PRELOAD = ["critmin.steps.customs_monthly", "critmin.warehouse.lease", "great_expectations", "dbt.cli.main"]
+PRELOAD = [
+    "critmin.steps.customs_monthly",
+    "critmin.publish",
+    "critmin.warehouse.lease",
+    "great_expectations",
+    "dbt.cli.main",
+]
 
 
 def run_until_killed(home: str, month: str, crash_after: str, marker: str) -> None:
     """Runs ``month`` through the steps in the DAG's order and, after ``crash_after``, writes
     ``marker`` and sleeps (to be killed): what a SIGKILL leaves at that step, with all of the step's
-    effects done. A failure before that is written to ``marker``.error."""
+    effects done. ``swapped`` is inside publish: serving.duckdb renamed into place, the record of
+    the publish not yet written. A failure before that is written to ``marker``.error."""
     try:
         settings = Settings.for_home(Path(home), single_process_runs=True)
         run = RunRef("customs_monthly", "killed-" + month, month)
@@ -31,6 +39,14 @@ def run_until_killed(home: str, month: str, crash_after: str, marker: str) -> No
             if step == crash_after:
                 Path(marker).write_text(step, encoding="utf-8")
                 time.sleep(600)
+
+        real_mark_published = publish.mark_published
+
+        def swapped_then_published(*args):
+            reached("swapped")
+            real_mark_published(*args)
+
+        publish.mark_published = swapped_then_published
 
         steps.land(settings, month)
         reached("land")

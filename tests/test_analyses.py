@@ -35,16 +35,20 @@ def home(tmp_path_factory) -> Settings:
     from critmin.sources.registers.load import load_registers
     from critmin.sources.registers.read import read_registers
     from critmin.transform import build
+    from critmin.warehouse import RunRef, mark_gated
 
     settings = Settings.for_home(tmp_path_factory.mktemp("analyses") / "home", single_process_runs=True)
     registers = read_registers(settings.registers_dir)
-    load_registers(settings, registers, Month.parse("2026-11"), run_id="test-analyses")
-    for month in MONTHS:
-        land_sample_month(settings.paths, month)
-        land_month(settings, Month.parse(month))
-        assert load_month(settings, Month.parse(month), run_id=f"test-analyses-{month}")
+    runs = [RunRef("test", "analyses", "registers"), *(RunRef("test", "analyses", month) for month in MONTHS)]
+    load_registers(settings, registers, Month.parse("2026-11"), run=runs[0])
+    for run in runs[1:]:
+        land_sample_month(settings.paths, run.what)
+        land_month(settings, Month.parse(run.what))
+        assert load_month(settings, Month.parse(run.what), run=run)
     build(settings)
-    publish(settings.paths)
+    for run in runs:  # as the gates would, had they run
+        mark_gated(settings.paths.warehouse_db, run)
+    publish(settings.paths, runs[0])
     return settings
 
 

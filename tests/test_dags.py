@@ -45,7 +45,7 @@ def test_warehouse_writers_are_serialized(dagbag):
     dag = dagbag.dags["customs_monthly"]
     assert dag.max_active_runs > 1
     writers_in_order = ["load", "transform", "gate_marts", "publish"]
-    writers = set(writers_in_order)
+    writers = {*writers_in_order, "release_warehouse"}
     for task in dag.tasks:
         if task.task_id in writers:
             assert (task.pool, task.queue) == (WAREHOUSE_POOL, WAREHOUSE_QUEUE)
@@ -53,11 +53,28 @@ def test_warehouse_writers_are_serialized(dagbag):
             assert task.pool != WAREHOUSE_POOL
             assert task.queue != WAREHOUSE_QUEUE
     order = [t.task_id for t in dag.topological_sort()]
-    assert order == ["wait_for_files", "land", "gate_raw", *writers_in_order, "brief"]
+    assert order[:7] == ["wait_for_files", "land", "gate_raw", *writers_in_order]
+    assert set(order[7:]) == {"brief", "release_warehouse"}
     for dag_id in ("customs_monthly", "registers"):  # every writer shares the one pool
         for task in dagbag.dags[dag_id].tasks:
             if task.task_id in writers:
                 assert task.pool == WAREHOUSE_POOL, (dag_id, task.task_id)
+
+
+@pytest.mark.parametrize("dag_id", ["customs_monthly", "registers"])
+def test_a_run_that_does_not_publish_puts_back_what_it_loaded_however_it_ends(dagbag, dag_id):
+    """The load is the setup and release_warehouse its teardown: Airflow runs the teardown once
+    everything between them is done, failed, skipped or marked failed by an operator."""
+    from airflow.sdk import TriggerRule
+
+    dag = dagbag.dags[dag_id]
+    load, release = dag.get_task("load"), dag.get_task("release_warehouse")
+    assert load.is_setup and release.is_teardown
+    assert release.trigger_rule == TriggerRule.ALL_DONE_SETUP_SUCCESS
+    assert "publish" in release.upstream_task_ids and "load" in release.upstream_task_ids
+    assert (release.pool, release.queue) == (WAREHOUSE_POOL, WAREHOUSE_QUEUE)
+    # a healthy run may hold the warehouse for a while: a load waits longer than one takes
+    assert load.retries * load.retry_delay.total_seconds() >= 3600
 
 
 def test_a_run_waits_for_its_files_in_a_sensor_that_holds_no_slot(dagbag):

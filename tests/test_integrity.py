@@ -29,11 +29,14 @@ from critmin.settings import Settings
 from critmin.steps import customs_monthly as steps
 from critmin.steps import registers as register_steps
 from critmin.warehouse.lease import RunRef, WarehouseBusy, WarehouseLease
+from critmin.warehouse.loads import unpublished_loads
 
 pytestmark = pytest.mark.e2e
 
 BASE, A, B = "2025-09", "2025-10", "2025-11"
-STEPS = ("land", "gate_raw", "load", "transform", "gate_marts", "publish")
+#: Where a run is killed: after each step, and inside publish between the rename of serving.duckdb
+#: and the record that it was published.
+STEPS = ("land", "gate_raw", "load", "transform", "gate_marts", "swapped", "publish")
 #: The killed runs are forked from a server that has already imported the pipeline: they start
 #: warm, as an Airflow worker's task process does.
 FORKSERVER = multiprocessing.get_context("forkserver")
@@ -65,6 +68,26 @@ def served_months(settings: Settings) -> set[str]:
     return {row[0] for row in served(settings)}
 
 
+def served_results(settings: Settings) -> list[tuple]:
+    """The customs gate results serving publishes (when each ran aside)."""
+    with duckdb.connect(str(settings.paths.serving_db), read_only=True) as con:
+        return con.execute(
+            "select strftime(month, '%Y-%m'), dataset, batch, expectation, severity, success, "
+            "observed_value, unexpected_count from marts.data_quality_results "
+            "where dataset not like 'register%' order by all"
+        ).fetchall()
+
+
+def assert_results_describe_what_is_served(settings: Settings) -> None:
+    """marts.data_quality_results holds the gates of exactly the months serving holds: for each,
+    its raw gate and its mart gate."""
+    results = served_results(settings)
+    assert {row[0] for row in results} == served_months(settings)
+    for month in served_months(settings):
+        datasets = {row[1] for row in results if row[0] == month}
+        assert datasets == {"gacc_export_rows", "gacc_export_month", "fct_magnet_exports_monthly"}, month
+
+
 def _copy(source: Settings, target: Path, **options) -> Settings:
     shutil.copytree(source.paths.home, target, ignore=shutil.ignore_patterns("*.wal"))
     return Settings.for_home(target, **options)
@@ -88,12 +111,13 @@ def published() -> Settings:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(published, tmp_path_factory) -> list[tuple]:
-    """What serving holds after A then B, run one after the other without incident."""
+def uninterrupted(published, tmp_path_factory) -> tuple[list[tuple], list[tuple]]:
+    """What serving holds (the fact, and the gate results) after A then B, run one after the
+    other without incident."""
     settings = _copy(published, tmp_path_factory.mktemp("uninterrupted") / "home", single_process_runs=True)
     run_month(settings, A, "a")
     run_month(settings, B, "b")
-    return served(settings)
+    return served(settings), served_results(settings)
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -118,17 +142,24 @@ def test_a_run_killed_at_any_step_is_never_published_by_another(published, unint
             os.kill(process.pid, signal.SIGKILL)
         process.join(timeout=60)
 
+    if step in ("swapped", "publish"):  # users see the month: it passed its gates
+        assert A in served_months(settings)
+        assert_results_describe_what_is_served(settings)
     run_month(settings, B, "another-month")
 
     months = served_months(settings)
-    if step == "publish":  # it had published: what users saw stays, and it passed its gates
+    if step in ("swapped", "publish"):  # it had published: nothing users saw is lost
         assert months == {BASE, A, B}
     else:
         assert months == {BASE, B}, f"killed after {step}: only gated months are served"
+    assert_results_describe_what_is_served(settings)
     assert WarehouseLease(settings).holder() is None
+    assert not unpublished_loads(settings.paths.warehouse_db)
 
     run_month(settings, A, "rerun")
-    assert served(settings) == uninterrupted, "the rerun gives what an uninterrupted run gives"
+    assert (served(settings), served_results(settings)) == uninterrupted, (
+        "the rerun gives what an uninterrupted run gives, gate results included"
+    )
 
 
 def test_a_retry_window_never_lets_another_dag_publish_the_ungated_month(published, tmp_path, monkeypatch):
@@ -216,7 +247,7 @@ def test_two_run_month_commands_at_once_give_the_sequential_result(published, un
         assert process.returncode == 0, out[-2000:] + err[-2000:]
         assert f"customs_monthly {month}: success" in out
         assert f"HS 85051110), {month}" in out, "each prints its own month, as published"
-    assert served(Settings.for_home(home)) == uninterrupted
+    assert served(Settings.for_home(home)) == uninterrupted[0]
 
 
 HOLDER = textwrap.dedent(

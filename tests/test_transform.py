@@ -14,9 +14,9 @@ from conftest import REPO, land_sample_month, run_customs_steps
 from critmin import transform
 from critmin.months import Month
 from critmin.settings import Settings
+from critmin.sources.gacc.load import load_month
 from critmin.steps import registers as register_steps
-from critmin.warehouse import restore_customs_month, whole_build_fingerprint
-from critmin.warehouse.lease import RunRef
+from critmin.warehouse import RunRef, put_back, whole_build_fingerprint
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ def _marts(settings: Settings) -> dict[str, list[tuple]]:
         relations = con.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema in ('marts', 'audit') and table_name not like 'whole_builds' "
-            "and table_name not like 'warehouse_loads' order by all"
+            "and table_name not like 'loads' order by all"
         ).fetchall()
         return {
             f"{schema}.{name}": con.execute(f"select * from {schema}.{name} order by all").fetchall()
@@ -110,7 +110,9 @@ def test_a_restore_or_a_changed_project_makes_the_next_build_whole(built, tmp_pa
     assert whole_build_fingerprint(db) == transform.project_fingerprint(settings.dbt_project_dir)
 
     with _Messages().attached() as log:
-        restore_customs_month(db, Month.parse("2025-09"))  # what a failed or dead run's clean-up does
+        dead = RunRef("customs_monthly", "dead", "2025-09")
+        load_month(settings, Month.parse("2025-09"), run=dead)
+        assert put_back(db, dead)  # what a failed or dead run's clean-up does
         assert whole_build_fingerprint(db) is None
         transform.build(settings, transform.CUSTOMS)
         assert log.builds() == [WHOLE]

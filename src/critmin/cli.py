@@ -7,23 +7,29 @@ critmin brief 2025-09        (re)write a month's brief from serving.duckdb
 critmin docs                 build the dbt docs site under $CRITMIN_HOME/docs/
 critmin analysis [NAME]      run a worked query of dbt_project/analyses/ on serving.duckdb
 critmin airflow [--port P]   Airflow's UI, scheduler and REST API on this machine, until Ctrl-C
+critmin warehouse status     who holds the warehouse, and the loads not yet published
+critmin warehouse release --run RUN_ID
+                             free the warehouse from a run that crashed (puts back what it loaded)
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import io
+import os
 import shutil
 import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from critmin.errors import CritminError, InputError
 from critmin.months import Month
 from critmin.settings import Settings, repo_root
 from critmin.steps.customs_monthly import check_not_in_future
+from critmin.warehouse.connection import use_resources
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -186,6 +192,19 @@ def _analysis(settings: Settings, name: str | None, assignments: Sequence[str], 
     return 0
 
 
+def _warehouse_command(settings: Settings, args: argparse.Namespace) -> int:
+    """warehouse status and warehouse release: the operator's commands (critmin.warehouse.operations)."""
+    from critmin.embedded import metadata_run_state
+    from critmin.warehouse import operations
+
+    run_state = metadata_run_state(settings)
+    if args.action == "status":
+        print("\n".join(operations.status(settings, run_state).lines(settings)))
+        return 0
+    print(operations.release(settings, args.run, run_state))
+    return 0
+
+
 def _embedded_command(parser: argparse.ArgumentParser, settings: Settings, args: argparse.Namespace) -> int:
     """run-registers, demo and run-month: DAG runs in this process (critmin.embedded)."""
     from critmin.embedded import run_registers
@@ -214,6 +233,8 @@ def _embedded_command(parser: argparse.ArgumentParser, settings: Settings, args:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if not isinstance(sys.stdout, _Console):
+        sys.stdout = _Console(sys.stdout)
     parser = argparse.ArgumentParser(prog="critmin", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="land the sample downloads and run every sample month")
@@ -233,22 +254,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         "airflow", help="Airflow's UI, scheduler and REST API on this machine (LocalExecutor), until Ctrl-C"
     )
     airflow.add_argument("--port", type=int, default=8080, help="the UI and REST API port (default 8080)")
+    warehouse = commands.add_parser("warehouse", help="who holds the warehouse; free it from a crashed run")
+    actions = warehouse.add_subparsers(dest="action", required=True)
+    actions.add_parser("status", help="the lease holder, its stage and Airflow state, loads not published")
+    release = actions.add_parser(
+        "release", help="put back what a crashed run loaded and free the warehouse (refused while it runs)"
+    )
+    release.add_argument("--run", required=True, help="the DAG run id holding the warehouse (see status)")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
+    use_resources(settings.duckdb_resources())
     if args.command == "airflow":
         from critmin.local_airflow import serve
 
         return serve(settings, args.port)
     if args.command in ("run-registers", "demo", "run-month"):
-        from critmin.embedded import AirflowRunningError
+        from critmin.embedded import AirflowRunningError, RunInterrupted
 
         try:
             return _embedded_command(parser, settings, args)
         except AirflowRunningError as error:
             print(f"critmin {args.command}: {error}", file=sys.stderr)
             return 1
+        except RunInterrupted:
+            print(f"critmin {args.command}: interrupted (Ctrl-C).", file=sys.stderr)
+            return 130
     try:
+        if args.command == "warehouse":
+            return _warehouse_command(settings, args)
         if args.command == "brief":
             from critmin.steps.customs_monthly import brief as write_brief
 
@@ -268,6 +302,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(month_table(settings, args.month))
     return 0
+
+
+class _Console(io.TextIOBase):
+    """Standard output that its reader may stop reading (``critmin run-month ... | head -1``):
+    from then on the output is dropped and the command carries on, its exit status the run's. (A
+    ``BrokenPipeError`` would otherwise stop a run between months, or report a published month as
+    a failure.)"""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.reader_gone = False
+
+    def _gone(self) -> None:
+        self.reader_gone = True
+        # Python's advice for SIGPIPE: point the descriptor at /dev/null, so nothing written later
+        # (a C library, the flush at exit) fails either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.stream.fileno())
+        os.close(devnull)
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                self.stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.stream.encoding
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
 DAG runs execute in this process with ``dag.test()``. Airflow costs ~20 s to start a process, so
 many months are run in one process, one ``dag.test()`` after another (~0.3 s overhead each).
-Each run's full log (Airflow, critmin and dbt output) goes to
-``$CRITMIN_HOME/logs/<dag_id>/<month>.log``; the console gets one line per month and, on failure,
-the error that stopped the run.
+Each run's full log (Airflow, critmin and dbt output) goes to a file of its own,
+``$CRITMIN_HOME/logs/<dag_id>/<month>/<started>-<pid>.log``, and ``logs/<dag_id>/<month>.log`` links
+to the latest; the console gets one line per month and, on failure, the error that stopped the run.
+Two runs with the same logical date (the same month twice, or two months older than the DAG) never
+run at once: ``dag.test()`` would replace one's DAG run with the other's, so the second waits.
 
 While ``critmin airflow`` (``make airflow``, :mod:`critmin.local_airflow`) serves a home, the
 embedded runner refuses to run on it: ``dag.test()`` replaces a run with the same logical date, and
@@ -24,8 +26,10 @@ import io
 import json
 import os
 import re
+import signal
 import sys
 import textwrap
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -348,26 +352,143 @@ def _enable_critmin_loggers() -> None:
             logger.disabled = False
 
 
-def _run_once(dag, logical_date, conf: dict, label: str, log_file: Path) -> RunOutcome:
-    """One dag.test() with its output in ``log_file``; never raises for a failed run."""
-    log_file.unlink(missing_ok=True)
+def run_log_file(settings: Settings, dag_id: str, label: str) -> Path:
+    """A new log file for one run of ``label`` (a month or a day), and the link to it that names
+    the latest run: ``logs/<dag_id>/<label>.log``."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    folder = settings.paths.logs / dag_id / label
+    folder.mkdir(parents=True, exist_ok=True)
+    log_file = folder / f"{stamp}-{os.getpid()}.log"
+    latest = settings.paths.logs / dag_id / f"{label}.log"
+    partial = latest.with_name(f".{latest.name}.{os.getpid()}.link")
+    partial.unlink(missing_ok=True)
+    partial.symlink_to(log_file.relative_to(latest.parent))
+    os.replace(partial, latest)  # a plain file from before per-run logs is replaced too
+    return log_file
+
+
+@contextmanager
+def one_run_per_date(
+    settings: Settings, dag_id: str, logical_date: object, label: str, report: Callable[[str], None]
+) -> Iterator[None]:
+    """Wait while another process runs ``dag_id`` with the same logical date: ``dag.test()`` would
+    replace its DAG run (and fail it) with this one."""
+    folder = settings.paths.airflow_home / "embedded-runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    key = re.sub(r"[^0-9A-Za-z]+", "-", f"{dag_id}-{logical_date}").strip("-")
+    with (folder / f"{key}.lock").open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            other = handle.read().strip() or "another process"
+            report(f"    {dag_id} {label}: waiting for {other} to finish (the same DAG run date)")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"the run of {label} in process {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped an embedded run: what it loaded was put back."""
+
+    def __init__(self, outcome: RunOutcome) -> None:
+        super().__init__(outcome.error)
+        self.outcome = outcome
+
+
+def _after_interruption(settings: Settings, label: str, task_states: Mapping[str, str]) -> str:
+    """What Ctrl-C left, in words, once nothing of this run is left half done: what the run still
+    holds is put back and the warehouse freed here (the process lives on, so no other run would
+    take its lease for dead); usually its teardown has already done so."""
+    from critmin.warehouse.lease import WarehouseLease
+
+    lease = WarehouseLease(settings)
+    holder, _ = lease.read()
+    if holder is not None and holder.pid == os.getpid():
+        lease.put_back_and_release(holder.run)
+    if task_states.get("publish") == "success":
+        return f"{label} had been published before the interruption."
+    if task_states.get("load") == "success" or holder is not None and holder.pid == os.getpid():
+        return f"nothing of {label} was published: what it loaded was put back and the warehouse freed."
+    return f"nothing of {label} was loaded or published."
+
+
+@contextmanager
+def _noting_ctrl_c() -> Iterator[list[bool]]:
+    """Note a Ctrl-C (SIGINT) during the block, then raise KeyboardInterrupt as Python does. A
+    task catches it as its own failure, and the run's teardown puts back what it loaded; the note
+    says the run was interrupted rather than failed."""
+    noted: list[bool] = []
+    previous = signal.getsignal(signal.SIGINT)
+
+    def note(signum, frame):
+        noted.append(True)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield noted  # signals reach only the main thread: nothing to note here
+        return
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run_once(settings: Settings, dag, logical_date, conf: dict, label: str, log_file: Path) -> RunOutcome:
+    """One dag.test() with its output in ``log_file``; never raises for a failed run. Ctrl-C
+    raises ``RunInterrupted`` once what the run loaded is put back."""
     started = time.monotonic()
     task_states: dict[str, str] = {}
-    with _captured(log_file):
+    run = None
+    with _captured(log_file), _noting_ctrl_c() as interrupted:
         try:
             run = dag.test(logical_date=logical_date, run_conf=conf)
             state = str(getattr(run, "state", "failed") or "failed")
+        except KeyboardInterrupt:
+            interrupted.append(True)
         except Exception as exc:  # an error outside any task (e.g. bad params)
             print(f"critmin.errors.RunError: {exc}", flush=True)
-            run, state = None, "failed"
+            state = "failed"
         if run is not None:
             try:
                 task_states = _task_states(run.dag_id, run.run_id)
             except Exception as exc:  # the run's outcome stands; only the details are missing
                 print(f"could not read the task states of the run: {exc}", flush=True)
+        if interrupted:
+            print("critmin: interrupted (Ctrl-C)", flush=True)
+            said = _after_interruption(settings, label, task_states)
+            print(f"critmin: {said}", flush=True)
+            seconds = time.monotonic() - started
+            raise RunInterrupted(RunOutcome(label, "interrupted", seconds, log_file, said, task_states))
     state = state.rsplit(".", 1)[-1].lower()
     error = None if state == "success" else error_from_log(log_file)
     return RunOutcome(label, state, time.monotonic() - started, log_file, error, task_states)
+
+
+def metadata_run_state(settings: Settings) -> Callable[[str, str], str | None] | None:
+    """How an operator command asks Airflow for a DAG run's state: through the metadata database
+    this process is configured for (the embedded home's, unless the environment names another),
+    or None when it cannot reach one (a worker holds no database credentials)."""
+    try:
+        configure_environment(settings)
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.session import create_session
+    except Exception:
+        return None
+
+    def state(dag_id: str, run_id: str) -> str | None:
+        with create_session() as session:
+            found = session.query(DagRun.state).filter_by(dag_id=dag_id, run_id=run_id).one_or_none()
+        return None if found is None else str(found[0]).rsplit(".", 1)[-1].lower()
+
+    return state
 
 
 def _task_states(dag_id: str, run_id: str) -> dict[str, str]:
@@ -397,13 +518,19 @@ def run_months(
         for index, month in enumerate(parsed, start=1):
             # Dated as the scheduler would date it (the 25th of the next month); every param is
             # passed because dag.test() keeps resolved params between runs.
-            log_file = settings.paths.logs / dag_id / f"{month}.log"
-            outcome = _run_once(dag, run_date(dag, month), {"month": str(month)}, str(month), log_file)
+            logical_date = run_date(dag, month)
+            with one_run_per_date(settings, dag_id, logical_date, str(month), report):
+                log_file = run_log_file(settings, dag_id, str(month))
+                counter = f"[{index:>{width}}/{len(parsed)}] {dag_id} {month}"
+                try:
+                    conf = {"month": str(month)}
+                    outcome = _run_once(settings, dag, logical_date, conf, str(month), log_file)
+                except RunInterrupted as interrupted:
+                    report(f"{counter}: interrupted  (log: {log_file})")
+                    report(f"    {interrupted.outcome.error}")
+                    raise
             outcomes.append(outcome)
-            report(
-                f"[{index:>{width}}/{len(parsed)}] {dag_id} {month}: {outcome.state} in "
-                f"{outcome.seconds:.1f} s  (log: {log_file})"
-            )
+            report(f"{counter}: {outcome.state} in {outcome.seconds:.1f} s  (log: {log_file})")
             if not outcome.ok:
                 report(textwrap.indent(outcome.error or "see the log for the failed task", "    "))
                 if stop_on_failure:
@@ -418,8 +545,15 @@ def run_registers(settings: Settings, *, report: Callable[[str], None] = print, 
     with not_served_by_local_airflow(settings, "registers"):
         dag = _start(settings, "registers", report)
         logical_date = as_of or pendulum.now("UTC").start_of("day")
-        log_file = settings.paths.logs / "registers" / f"{logical_date.date().isoformat()}.log"
-        outcome = _run_once(dag, logical_date, {}, logical_date.date().isoformat(), log_file)
+        day = logical_date.date().isoformat()
+        with one_run_per_date(settings, "registers", logical_date, day, report):
+            log_file = run_log_file(settings, "registers", day)
+            try:
+                outcome = _run_once(settings, dag, logical_date, {}, day, log_file)
+            except RunInterrupted as interrupted:
+                report(f"registers {day}: interrupted  (log: {log_file})")
+                report(f"    {interrupted.outcome.error}")
+                raise
     report(f"registers {outcome.month}: {outcome.state} in {outcome.seconds:.1f} s  (log: {log_file})")
     if not outcome.ok:
         report(textwrap.indent(outcome.error or "see the log for the failed task", "    "))

@@ -57,3 +57,13 @@ def copy_atomically(source: Path, path: Path) -> None:
         staged.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def file_identity(path: Path) -> str | None:
+    """Which file ``path`` is now (``device:inode``), or None if there is none: a rename keeps it,
+    so a staged file's identity is the identity of the file it was renamed to."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return f"{stat.st_dev}:{stat.st_ino}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,12 @@ WAREHOUSE_QUEUE = "warehouse"
 #: (``schedule=[Asset(name=SERVED_MARTS_ASSET, uri=SERVED_MARTS_URI)]``) runs after every publish.
 SERVED_MARTS_ASSET = "critmin_served_marts"
 SERVED_MARTS_URI = "x-critmin://serving/marts"
+#: How a load that finds the warehouse held by another live run waits for it: it fails (freeing its
+#: pool slot and worker) and is retried every LOAD_RETRY_DELAY, LOAD_RETRIES times: two hours in
+#: all, longer than a month's run takes (a minute at sample scale; a few at a million rows a month,
+#: docs/benchmarks.md). A holder whose run has ended frees the warehouse at once.
+LOAD_RETRY_DELAY = timedelta(minutes=1)
+LOAD_RETRIES = 120
 #: How often a scheduled run looks for its month's files (seconds): the default and the floor (a
 #: rescheduled sensor poked more often than every 15 s can be failed by the scheduler, apache/airflow#71172).
 FILES_POKE_SECONDS = 1800.0
@@ -43,11 +50,15 @@ ENVIRONMENT = {
     "CRITMIN_DBT_PROJECT_DIR": "the dbt project (default: dbt_project/ in the repository)",
     "CRITMIN_EXPECTATIONS_DIR": "the Great Expectations suites (default: expectations/)",
     "CRITMIN_REGISTERS_DIR": "the curated registers (default: data/registers/)",
+    "CRITMIN_SERVING_DIR": "the folder of the published serving.duckdb (default: $CRITMIN_HOME)",
     "CRITMIN_SINGLE_PROCESS_RUNS": "1 when each DAG run runs in one process (the embedded runner)",
     "CRITMIN_LEASE_WAIT_SECONDS": "how long a run waits for another run's warehouse lease (default 0)",
     "CRITMIN_LEASE_TTL_SECONDS": "when a run's lease lapses without renewal (default 21600, 6 hours)",
     "CRITMIN_FILES_QUIET_SECONDS": "how long a month's landing folder must be unchanged before a "
     "scheduled run lands it (default 3600, 1 hour)",
+    "CRITMIN_DUCKDB_MEMORY_LIMIT": "DuckDB's memory_limit for the pipeline's connections and dbt "
+    "(default DuckDB's: 80% of the machine's memory); set it under a container's memory limit",
+    "CRITMIN_DUCKDB_THREADS": "DuckDB's threads for the pipeline's connections and dbt (default: every core)",
 }
 
 
@@ -69,9 +80,12 @@ def repo_root() -> Path:
 
 @dataclass(frozen=True)
 class Paths:
-    """The layout of ``$CRITMIN_HOME``."""
+    """The layout of ``$CRITMIN_HOME``. The published ``serving.duckdb`` lives there too, unless
+    ``serving`` names a folder of its own (``CRITMIN_SERVING_DIR``): in production that folder is
+    the one volume BI containers mount, so they never see the warehouse or the raw zone."""
 
     home: Path
+    serving: Path | None = None
 
     @property
     def landing(self) -> Path:
@@ -100,7 +114,7 @@ class Paths:
 
     @property
     def serving_db(self) -> Path:
-        return self.home / "serving.duckdb"
+        return (self.serving or self.home) / "serving.duckdb"
 
     @property
     def airflow_home(self) -> Path:
@@ -177,6 +191,10 @@ class Settings:
     #: A scheduled run lands its month once the landing folder has files and has not changed for
     #: this long (a month is downloaded by hand, a file at a time).
     files_quiet_seconds: float = 3600.0
+    #: DuckDB's memory_limit and threads for the pipeline (None: DuckDB's defaults, 80% of the
+    #: machine's memory and every core, too much inside a container with a memory limit).
+    duckdb_memory_limit: str | None = None
+    duckdb_threads: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -188,10 +206,13 @@ class Settings:
             dbt_project_dir=Path(env.get("CRITMIN_DBT_PROJECT_DIR") or root / "dbt_project"),
             expectations_dir=Path(env.get("CRITMIN_EXPECTATIONS_DIR") or root / "expectations"),
             registers_dir=Path(env.get("CRITMIN_REGISTERS_DIR") or root / "data" / "registers"),
+            serving_dir=Path(env["CRITMIN_SERVING_DIR"]) if env.get("CRITMIN_SERVING_DIR") else None,
             single_process_runs=env.get("CRITMIN_SINGLE_PROCESS_RUNS", "") == "1",
             lease_wait_seconds=float(env.get("CRITMIN_LEASE_WAIT_SECONDS") or 0),
             lease_ttl_seconds=float(env.get("CRITMIN_LEASE_TTL_SECONDS") or 6 * 3600),
             files_quiet_seconds=float(env.get("CRITMIN_FILES_QUIET_SECONDS") or 3600),
+            duckdb_memory_limit=env.get("CRITMIN_DUCKDB_MEMORY_LIMIT") or None,
+            duckdb_threads=int(env["CRITMIN_DUCKDB_THREADS"]) if env.get("CRITMIN_DUCKDB_THREADS") else None,
         )
 
     @classmethod
@@ -202,16 +223,21 @@ class Settings:
         dbt_project_dir: Path | None = None,
         expectations_dir: Path | None = None,
         registers_dir: Path | None = None,
+        serving_dir: Path | None = None,
         single_process_runs: bool = False,
         lease_wait_seconds: float = 0.0,
         lease_ttl_seconds: float = 6 * 3600.0,
         files_quiet_seconds: float = 3600.0,
+        duckdb_memory_limit: str | None = None,
+        duckdb_threads: int | None = None,
     ) -> Settings:
         """Settings for a given runtime directory; code-side folders default to the repository's."""
         root = repo_root()
         dbt_dir = (dbt_project_dir or root / "dbt_project").expanduser().resolve()
         return cls(
-            paths=Paths(home.expanduser().resolve()),
+            paths=Paths(
+                home.expanduser().resolve(), serving_dir.expanduser().resolve() if serving_dir else None
+            ),
             dbt_project_dir=dbt_dir,
             expectations_dir=(expectations_dir or root / "expectations").expanduser().resolve(),
             registers_dir=(registers_dir or root / "data" / "registers").expanduser().resolve(),
@@ -220,6 +246,8 @@ class Settings:
             lease_wait_seconds=lease_wait_seconds,
             lease_ttl_seconds=lease_ttl_seconds,
             files_quiet_seconds=files_quiet_seconds,
+            duckdb_memory_limit=duckdb_memory_limit,
+            duckdb_threads=duckdb_threads,
         )
 
     def environment(self) -> dict[str, str]:
@@ -230,11 +258,23 @@ class Settings:
             "CRITMIN_DBT_PROJECT_DIR": str(self.dbt_project_dir),
             "CRITMIN_EXPECTATIONS_DIR": str(self.expectations_dir),
             "CRITMIN_REGISTERS_DIR": str(self.registers_dir),
+            "CRITMIN_SERVING_DIR": str(self.paths.serving) if self.paths.serving else "",
             "CRITMIN_SINGLE_PROCESS_RUNS": "1" if self.single_process_runs else "0",
             "CRITMIN_LEASE_WAIT_SECONDS": str(self.lease_wait_seconds),
             "CRITMIN_LEASE_TTL_SECONDS": str(self.lease_ttl_seconds),
             "CRITMIN_FILES_QUIET_SECONDS": str(self.files_quiet_seconds),
+            "CRITMIN_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit or "",
+            "CRITMIN_DUCKDB_THREADS": str(self.duckdb_threads or ""),
         }
+
+    def duckdb_resources(self) -> dict[str, str]:
+        """DuckDB's settings for the pipeline's own connections (empty: DuckDB's defaults)."""
+        resources = {}
+        if self.duckdb_memory_limit:
+            resources["memory_limit"] = self.duckdb_memory_limit
+        if self.duckdb_threads:
+            resources["threads"] = str(self.duckdb_threads)
+        return resources
 
     @property
     def seeds_dir(self) -> Path:

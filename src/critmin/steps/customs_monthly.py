@@ -1,5 +1,5 @@
 """The steps of the ``customs_monthly`` DAG: wait_for_files, land, gate_raw, load, transform,
-gate_marts, publish, brief.
+gate_marts, publish, brief, and the teardown release_warehouse (``critmin.steps.warehouse``).
 
 Each step takes the settings and the data month (parsed once, at the top), and calls the source's
 stage (``critmin.sources.gacc``). A failing step raises a ``CritminError`` whose message says what
@@ -15,22 +15,24 @@ from typing import TYPE_CHECKING, Any
 
 from critmin.errors import CritminError, InputError, WaitedInVain
 from critmin.months import Month, month_for_run
+from critmin.steps.warehouse import airflow_run_state, publish, release_warehouse, run_ref
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from critmin.settings import Settings
     from critmin.sources.gacc.land import Landing
-    from critmin.warehouse.lease import RunRef
+    from critmin.warehouse import RunRef
+    from critmin.warehouse.lease import RunState
 
 log = logging.getLogger(__name__)
 
-
-def run_ref(context: Mapping[str, Any], what: object) -> RunRef:
-    """This DAG run, as the warehouse lease knows it."""
-    from critmin.warehouse.lease import RunRef
-
-    return RunRef(context["dag"].dag_id, str(context["run_id"]), str(what))
+__all__ = [  # the shared warehouse steps, as this DAG's tasks call them
+    "airflow_run_state",
+    "publish",
+    "release_warehouse",
+    "run_ref",
+]
 
 
 def month_of_run(context: Mapping[str, Any]) -> Month:
@@ -183,85 +185,64 @@ def gate_raw(settings: Settings, month: Month | str) -> list[dict[str, Any]]:
     return run_gate(settings, Month.parse(month))
 
 
-def load(settings: Settings, run: RunRef, month: Month | str, raw_results: list[dict[str, Any]]) -> int:
-    """Take the warehouse lease (recovering a dead run's load first), then replace the month's
-    partition. The lease is held until this run publishes, or puts back what it loaded."""
+def load(
+    settings: Settings,
+    run: RunRef,
+    month: Month | str,
+    raw_results: list[dict[str, Any]],
+    run_state: RunState | None = None,
+) -> int:
+    """Take the warehouse lease (putting back what runs that no longer hold it loaded), then
+    replace the month's partition. The lease is held until this run publishes, or puts back what
+    it loaded."""
     from critmin.sources.gacc.load import load_month
-    from critmin.warehouse.lease import WarehouseLease
+    from critmin.steps.warehouse import take_and_load
 
-    lease = WarehouseLease(settings)
-    lease.acquire(run)
-    try:
-        rows = load_month(settings, Month.parse(month), raw_results, run_id=run.run_id)
-    except BaseException:
-        lease.release(run)  # the load rolled back: nothing of it is in the warehouse
-        raise
-    lease.hold(run, "loaded")
-    return rows
-
-
-def _roll_back(settings: Settings, run: RunRef, month: Month) -> None:
-    """Put the month's previous partition back, rebuild the marts from it, and free the lease."""
-    from critmin.transform import build
-    from critmin.warehouse import restore_customs_month
-    from critmin.warehouse.lease import WarehouseLease
-
-    restore_customs_month(settings.paths.warehouse_db, month)
-    try:
-        build(settings)
-    except CritminError:
-        log.exception("rebuilding the marts after restoring %s failed too", month)
-    WarehouseLease(settings).release(run)
+    month = Month.parse(month)
+    return take_and_load(settings, run, lambda: load_month(settings, month, raw_results, run=run), run_state)
 
 
 def transform(settings: Settings, run: RunRef, month: Month | str) -> None:
-    """dbt build. A failure restores the month's previous partition (the task then fails without
-    retry: a retry would build the restored month and publish it as if this run had worked)."""
+    """dbt build. A failure puts back what this run loaded and frees the warehouse (the task then
+    fails without retry: the month is no longer loaded)."""
+    from critmin.steps.warehouse import give_up, keep
     from critmin.transform import CUSTOMS, build
-    from critmin.warehouse.lease import WarehouseLease
+    from critmin.warehouse import WarehouseLocked
 
     month = Month.parse(month)
-    WarehouseLease(settings).hold(run)
+    keep(settings, run)
     log.info("building the marts after loading %s", month)
     try:
         build(settings, CUSTOMS, [month])
+    except WarehouseLocked:
+        raise  # another process has the file open: retried, still holding the warehouse
     except CritminError:
-        _roll_back(settings, run, month)
+        give_up(settings, run)
         raise
 
 
 def gate_marts(settings: Settings, run: RunRef, month: Month | str) -> list[dict[str, Any]]:
-    """The mart quality gate; on success, records every result in marts.data_quality_results."""
+    """The mart quality gate. On success the month's load is recorded as gated, with every result
+    (published in marts.data_quality_results); on a critical failure, what this run loaded is put
+    back."""
     from critmin.sources.gacc.gate import gate_marts as run_gate
+    from critmin.steps.warehouse import give_up, keep
     from critmin.transform import run_dbt
-    from critmin.warehouse import record_results
-    from critmin.warehouse.lease import WarehouseLease
+    from critmin.warehouse import WarehouseLocked, mark_gated
 
     month = Month.parse(month)
-    lease = WarehouseLease(settings)
-    lease.hold(run)
+    keep(settings, run)
     try:
         results = run_gate(settings, month)
+    except WarehouseLocked:
+        raise  # another process has the file open: retried, still holding the warehouse
     except CritminError:
-        _roll_back(settings, run, month)
+        give_up(settings, run)
         raise
-    record_results(settings.paths.warehouse_db, month, results)
+    mark_gated(settings.paths.warehouse_db, run, results, month)
     run_dbt(settings, ["build", "--select", "data_quality_results"])
-    lease.hold(run, "gated")
+    keep(settings, run, "gated")
     return results
-
-
-def publish(settings: Settings, run: RunRef) -> dict[str, int]:
-    """Publish the marts (a new serving.duckdb, renamed into place), then free the lease."""
-    from critmin.publish import publish as publish_marts
-    from critmin.warehouse.lease import WarehouseLease
-
-    lease = WarehouseLease(settings)
-    lease.hold(run, "gated")
-    counts = publish_marts(settings.paths)
-    lease.hold(run, "published")
-    lease.release(run)
-    return counts
 
 
 def brief(settings: Settings, month: Month | str) -> list[str]:

@@ -22,10 +22,14 @@ def fail_without_retry(error: Exception) -> NoReturn:
 
 
 def _settings() -> Settings:
+    from critmin.warehouse.connection import use_resources
+
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
     except (OSError, KeyError, ValueError) as error:  # dbt_project.yml unreadable or without its vars
         fail_without_retry(ConfigurationError(f"critmin's settings cannot be read: {error}"))
+    use_resources(settings.duckdb_resources())
+    return settings
 
 
 def poke(step: Callable[..., bool], *args: Any) -> bool:
@@ -46,7 +50,9 @@ def poke(step: Callable[..., bool], *args: Any) -> bool:
 def run(step: Callable[..., T], *args: Any, retry: bool = False) -> T:
     """Call ``step(settings, *args)``. With ``retry``, a failure is left to Airflow's retries (for
     steps whose failure can be passing, such as a file lock held by another process), except a
-    ``ConfigurationError``; without, only ``WarehouseBusy`` is."""
+    ``ConfigurationError``; without, only the warehouse being in use by another run or process
+    (``WarehouseBusy``, ``WarehouseLocked``) is."""
+    from critmin.warehouse import WarehouseLocked
     from critmin.warehouse.lease import WarehouseBusy
 
     settings = _settings()
@@ -57,7 +63,7 @@ def run(step: Callable[..., T], *args: Any, retry: bool = False) -> T:
             fail_without_retry(error)  # a broken deployment is as broken on the next try
     try:
         return step(settings, *args)
-    except WarehouseBusy:
-        raise  # another run holds the warehouse: a retry later will find it free
+    except (WarehouseBusy, WarehouseLocked):
+        raise  # another run or process holds the warehouse: a retry later will find it free
     except CritminError as error:
         fail_without_retry(error)

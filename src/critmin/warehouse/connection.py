@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from critmin.errors import PipelineError
 from critmin.warehouse.tables import TABLES, ddl
 
 if TYPE_CHECKING:
@@ -15,14 +19,78 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+log = logging.getLogger(__name__)
+
+#: How long opening the warehouse waits for another process's connection to close (a person who
+#: opened the file with the DuckDB CLI for a quick look) before failing with ``WarehouseLocked``.
+LOCK_WAIT_SECONDS = 60.0
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+
+
+#: DuckDB's resource settings (memory_limit, threads) for every connection this process opens to
+#: the warehouse, set once by the entry point from the settings (``use_resources``). Empty:
+#: DuckDB's defaults (80% of the machine's memory, every core).
+_RESOURCES: dict[str, str] = {}
+
+
+def use_resources(resources: Mapping[str, str]) -> None:
+    """Set the DuckDB resources of this process's warehouse connections (``Settings.duckdb_resources``)."""
+    _RESOURCES.clear()
+    _RESOURCES.update(resources)
+
+
+def resources() -> dict[str, str | bool | int | float | list[str]]:
+    return dict(_RESOURCES)
+
+
+class WarehouseLocked(PipelineError):
+    """Another process has the warehouse file open (DuckDB allows one process while it writes)."""
+
+
+def _locked_message(path: Path, error: Exception, waited: float) -> str:
+    found = _LOCK_HOLDER.search(str(error))
+    who = f"process {found.group(2)} ({found.group(1)})" if found else "another process"
+    return (
+        f"{path} is open in {who}, still after {waited:.0f} s: DuckDB lets one process at a time use "
+        "a file that is being written. warehouse.duckdb is the pipeline's own: close that connection "
+        "(a DuckDB CLI, a notebook, a BI tool) and query serving.duckdb instead; then run this again "
+        "(Airflow retries it)."
+    )
+
+
+def _is_lock_conflict(error: Exception) -> bool:
+    text = str(error)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
 @contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open a DuckDB file and always close it, so the file lock is released for the next task."""
+def connect(
+    path: Path, *, read_only: bool = False, wait_seconds: float = LOCK_WAIT_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open a DuckDB file and always close it, so the file lock is released for the next task.
+
+    While another process has the file open, waits up to ``wait_seconds`` for it to close, then
+    raises ``WarehouseLocked`` naming that process."""
     import duckdb
 
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path), read_only=read_only)
+    started = time.monotonic()
+    announced = False
+    while True:
+        try:
+            connection = duckdb.connect(str(path), read_only=read_only, config=resources())
+            break
+        except duckdb.IOException as error:
+            waited = time.monotonic() - started
+            if not _is_lock_conflict(error):
+                raise
+            if waited >= wait_seconds:
+                raise WarehouseLocked(_locked_message(path, error, waited)) from error
+            if not announced:
+                log.warning("waiting for %s: %s", path, str(error).splitlines()[0])
+                announced = True
+            time.sleep(0.25)
     try:
         yield connection
     finally:

@@ -5,9 +5,15 @@ from __future__ import annotations
 GACC_EXPORT_ROWS = "raw.gacc_export_rows"
 GACC_EXPORT_FILES = "raw.gacc_export_files"
 QUALITY_RESULTS = "audit.data_quality_results"
-#: Which run made the last load of each month (or of the registers): the lease's recovery puts
-#: back a dead run's load only when that load is the dead run's own (it committed).
-WAREHOUSE_LOADS = "audit.warehouse_loads"
+#: The warehouse's own record of each load: for every data month (``YYYY-MM``) and for the
+#: registers, the run whose load is in place, when it passed its gates and when it was published.
+#: A load writes its row in the load's transaction, and a put-back restores the row with the data,
+#: so the record is never out of step with the tables. Publishing refuses while any load in it is
+#: neither published nor gated by the publishing run (``critmin.warehouse.loads``): no lock file
+#: decides what may be published.
+LOADS = "audit.loads"
+#: The record this replaced (one row per load, no gate state); dropped from older warehouses.
+LEGACY_LOADS = "audit.warehouse_loads"
 #: The dbt project (by fingerprint) every model was last built with, from the current raw tables.
 #: While it holds, a run rebuilds only the models downstream of what it loaded; every restore
 #: clears it, so the build after a restore is whole.
@@ -101,10 +107,16 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("valid_from", "date"),
         ("source", "varchar"),
     ),
-    WAREHOUSE_LOADS: (
+    LOADS: (
         ("what", "varchar not null"),
+        ("dag_id", "varchar not null"),
         ("run_id", "varchar not null"),
         ("loaded_at", "timestamptz not null"),
+        ("gated_at", "timestamptz"),
+        # While the run swaps serving.duckdb in: the staged file's identity (device:inode), which
+        # serving.duckdb has once the rename happened, so recovery can tell a finished publish.
+        ("publishing_serving", "varchar"),
+        ("published_at", "timestamptz"),
     ),
     WHOLE_BUILDS: (
         ("project_fingerprint", "varchar not null"),
@@ -125,20 +137,44 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("observed_value", "varchar"),
         ("unexpected_count", "bigint"),
         ("validated_at", "timestamptz not null"),
+        # The load these results gate (``YYYY-MM`` or ``registers``): restored with it. Last, as
+        # older warehouses gain it by ALTER TABLE.
+        ("what", "varchar"),
     ),
 }
 #: The register tables, replaced whole by each registers load.
 REGISTER_TABLES = tuple(name for name in TABLES if name.startswith("raw.register_"))
 #: Tables partitioned by ``data_month`` whose partition a customs load replaces.
 CUSTOMS_PARTITIONED = (GACC_EXPORT_ROWS, GACC_EXPORT_FILES)
+#: dbt snapshots of the registers (created by dbt, not here): a registers load keeps a copy, since
+#: a build that fails after the snapshot ran has recorded a version that never passed its gates.
+REGISTER_SNAPSHOTS = ("snapshots.snap_mineral_agreements",)
+#: Every table a put-back restores from its ``__before_load`` copy.
+BACKED_UP = (*CUSTOMS_PARTITIONED, *REGISTER_TABLES, QUALITY_RESULTS, LOADS)
+
+
+def backup_of(table: str) -> str:
+    """Where a load keeps what it replaced of ``table``; dbt's snapshots are copied into ``audit``."""
+    if table in REGISTER_SNAPSHOTS:
+        return f"audit.{table.split('.', 1)[1]}{BEFORE_LOAD}"
+    return f"{table}{BEFORE_LOAD}"
 
 
 def ddl() -> str:
-    """Create every schema and table that does not exist yet (idempotent)."""
+    """Create every schema and table that does not exist yet, and bring an older warehouse's
+    tables up to date (idempotent)."""
     statements = ["create schema if not exists raw;", "create schema if not exists audit;"]
     for table, columns in TABLES.items():
         body = ",\n    ".join(f"{name} {kind}" for name, kind in columns)
         statements.append(f"create table if not exists {table} (\n    {body}\n);")
-    for table in (*CUSTOMS_PARTITIONED, *REGISTER_TABLES):
-        statements.append(f"create table if not exists {table}{BEFORE_LOAD} as from {table} limit 0;")
+    # Warehouses from before the record of loads: results gain the load they gate.
+    statements.append(f"alter table {QUALITY_RESULTS} add column if not exists what varchar;")
+    statements.append(
+        f"update {QUALITY_RESULTS} set what = case when dataset like 'register%' then 'registers' "
+        "else strftime(data_month, '%Y-%m') end where what is null;"
+    )
+    statements.append(f"drop table if exists {LEGACY_LOADS};")
+    for table in BACKED_UP:
+        statements.append(f"create table if not exists {backup_of(table)} as from {table} limit 0;")
+    statements.append(f"alter table {backup_of(QUALITY_RESULTS)} add column if not exists what varchar;")
     return "\n".join(statements)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from critmin.months import Month
     from critmin.settings import Settings
     from critmin.sources.gacc.read import GaccLayout
+    from critmin.warehouse import RunRef
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +72,19 @@ def load_month(
     settings: Settings,
     month: Month,
     quality_results: Iterable[Mapping[str, Any]] = (),
-    run_id: str | None = None,
+    run: RunRef | None = None,
 ) -> int:
     """Replace the month's partition with the rows of its current raw files, atomically.
 
-    The raw gate's results are written in the same transaction. Returns the number of rows loaded.
+    The raw gate's results are written in the same transaction, and the load is recorded as
+    ``run``'s, not yet gated. Returns the number of rows loaded.
     """
     paths = settings.paths
     entries = RawZone(paths.raw).current(SOURCE, str(month))
     if not entries:
         raise PipelineError(f"nothing landed for {month}: run the land step first")
     seen: set[str] = set()
-    with warehouse.customs_month_load(paths.warehouse_db, month, run_id) as partition:
+    with warehouse.customs_month_load(paths.warehouse_db, month, run) as partition:
         for entry in entries:
             if entry.sha256 in seen:
                 log.warning("skipped %s: identical to another file of %s", entry.original_name, month)

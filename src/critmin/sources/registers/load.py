@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from critmin.months import Month
     from critmin.settings import Settings
+    from critmin.warehouse import RunRef
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +101,11 @@ def load_registers(
     registers: Registers,
     month: Month,
     quality_results: Iterable[Mapping[str, Any]] = (),
-    run_id: str | None = None,
+    run: RunRef | None = None,
 ) -> int:
     """Replace every register table with the files' contents, in one transaction; the gate's
     results are recorded under ``month`` (the run's). Returns the number of agreements."""
-    warehouse.replace_registers(settings.paths.warehouse_db, _rows(registers), month, quality_results, run_id)
+    warehouse.replace_registers(settings.paths.warehouse_db, _rows(registers), month, quality_results, run)
     log.info(
         "registers loaded: %d agreements, %d policy events, %d USD rates",
         len(registers.agreements),
