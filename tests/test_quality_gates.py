@@ -81,6 +81,8 @@ CASES = {
     "random-binary": (_binary(), "encoding_is_gb18030_or_utf8"),
     "truncated-last-line": (gb(HEADER + row() + '"202510","850511'), "rows_well_formed"),
     "negative-quantity": (gb(HEADER + row(quantity="-656000")), "quantity_non_negative"),
+    # a number as GACC writes it, but 40 digits: it cannot fit the warehouse's column
+    "forty-digit-quantity": (gb(HEADER + row(quantity="1" * 40)), "quantity_fits_column"),
     "non-numeric-quantity": (gb(HEADER + row(quantity="656 t")), "numbers_are_numeric"),
     "question-mark-quantity": (gb(HEADER + row(quantity="?")), "quantity_present"),
     "seven-digit-hs-code": (gb(HEADER + row(hs8="8505111")), "hs8_code_is_8_digits"),

@@ -222,6 +222,20 @@ def test_yaml_files_are_read_whatever_their_extension(tmp_path):
     assert first.with_suffix(".yaml").name in {e["_file"] for e in registers.policy_events}
 
 
+def test_an_upper_case_extension_is_read_and_any_other_file_refused(tmp_path):
+    shutil.copytree(REPO / "data" / "registers", tmp_path / "registers")
+    folder = tmp_path / "registers" / "agreements"
+    first = sorted(folder.glob("*.yml"))[0]
+    first.rename(first.with_suffix(".YML"))
+    assert len(read_registers(tmp_path / "registers").agreements) == 11, "no agreement dropped"
+
+    (folder / "notes.txt").write_text("to check: the Vulcan amount\n", encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        read_registers(tmp_path / "registers")
+    assert error.value.rule == "register_files_are_yaml"
+    assert "notes.txt" in str(error.value) and ".yml" in str(error.value)
+
+
 def test_a_key_written_twice_is_refused_naming_file_and_line(tmp_path):
     folder = tmp_path / "agreements"
     folder.mkdir()

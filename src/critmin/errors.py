@@ -5,6 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def printable(text: object) -> str:
+    """``text`` for a log line or a message: control characters (a newline in a file name) are
+    escaped, so a name never splits a line or moves the cursor; everything else is kept."""
+    value = str(text)
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in value)
+
+
 class CritminError(Exception):
     """Base class for every error critmin raises on purpose."""
 
@@ -32,7 +41,7 @@ class InputError(CritminError):
         self.line = line
         self.column = column
         self.hint = hint
-        where = str(self.path)
+        where = printable(self.path)
         if line is not None:
             where += f", line {line}"
         if column is not None:
@@ -73,12 +82,19 @@ class QualityGateError(CritminError):
 
     @classmethod
     def from_input_errors(
-        cls, month: str, source: str, errors: list[InputError], quarantine: Path, docs: Path | None = None
+        cls,
+        month: str,
+        source: str,
+        errors: list[InputError],
+        quarantine: Path,
+        docs: Path | None = None,
+        notes: list[str] | None = None,
     ) -> QualityGateError:
         folder = quarantine / source / month
         lines = [f"{source} {month}: {len(errors)} file(s) refused and moved to {folder}/"]
         for error in errors:
             lines.append(f"  - {error}".replace("\n", "\n    "))
+        lines.extend(f"  {note}" for note in notes or ())
         if docs is not None:
             lines.append(f"  Data Docs: {docs.as_uri()}")
         lines.append("  Nothing was loaded for the month, and nothing of it was published.")

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from critmin.errors import QualityGateError
+from critmin.errors import QualityGateError, printable
 from critmin.quality.quarantine import quarantine_file
 from critmin.quality.results import as_dicts
 
@@ -63,7 +63,7 @@ def critical(results: Iterable[CheckResult]) -> list[CheckResult]:
 def describe_row(row: dict[str, Any], hidden: Collection[str] = ()) -> str:
     """An offending row in one line: its non-empty columns, up to nine."""
     shown = {k: v for k, v in row.items() if v is not None and k not in hidden}
-    return ", ".join(f"{k}={v}" for k, v in list(shown.items())[:9])
+    return ", ".join(f"{k}={printable(v)}" for k, v in list(shown.items())[:9])
 
 
 def log_warnings(results: Iterable[CheckResult], label: str, hidden: Collection[str] = ()) -> None:
@@ -119,21 +119,24 @@ def quarantine_and_fail(
     gate: str,
     implicated: Sequence[Implicated],
     what_to_do: str,
-    on_quarantine: Callable[[Implicated], None],
+    on_quarantine: Callable[[Implicated], str | None],
     hidden: Collection[str] = (),
 ) -> NoReturn:
     """Quarantine every implicated file with its report, then raise ``QualityGateError``.
 
     ``on_quarantine`` lets the source record the refusal (for example in the raw zone's manifest)
-    before the file is moved.
+    before the file is moved; what it returns (what the month keeps instead, say) is added to the
+    message.
     """
     paths = settings.paths
     lines = [
         f"{source} {month}: the {gate} quality gate failed; "
         f"{len(implicated)} file(s) moved to {paths.quarantine / source / str(month)}/"
     ]
+    notes = []
     for item in implicated:
-        on_quarantine(item)
+        if note := on_quarantine(item):
+            notes.append(note)
         report = quarantine_file(
             paths,
             source=source,
@@ -145,8 +148,9 @@ def quarantine_and_fail(
             failures=as_dicts(item.failures),
             what_to_do=what_to_do,
         )
-        lines.append(f"  - {item.original_name} (report: {report})")
+        lines.append(f"  - {printable(item.original_name)} (report: {report})")
         lines.extend(failure_lines(item.failures, hidden))
+    lines.extend(f"  {note}" for note in notes)
     lines.append(f"  Data Docs: {paths.quality_docs_index.as_uri()}")
     lines.append(f"  Nothing of {month} was published.")
     raise QualityGateError("\n".join(lines))

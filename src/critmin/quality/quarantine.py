@@ -14,6 +14,8 @@ import shutil
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from critmin.errors import printable
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -74,5 +76,10 @@ def quarantine_file(
     }
     report_path = target.with_name(target.name + ".report.json")
     report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    log.warning("quarantined %s -> %s (report: %s)", original_name, target, report_path)
+    log.warning(
+        "quarantined %s -> %s (report: %s)",
+        printable(original_name),
+        printable(target),
+        printable(report_path),
+    )
     return report_path

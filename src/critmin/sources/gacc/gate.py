@@ -21,6 +21,7 @@ from critmin.quality import gate
 from critmin.quality.results import as_dicts
 from critmin.raw_zone import RawZone
 from critmin.sources.gacc import SOURCE, WHAT_TO_DO
+from critmin.sources.gacc.land import kept_note
 from critmin.sources.gacc.read import FIELDS, NUMERIC_FIELDS, iter_records, read_layout
 from critmin.sources.gacc.scan import SCAN_FOLDER, scan
 from critmin.sources.gacc.scan import TABLE as SCAN_TABLE
@@ -294,7 +295,7 @@ def _quarantine_and_fail(
     paths = settings.paths
     zone = RawZone(paths.raw)
 
-    def mark_quarantined(item: gate.Implicated) -> None:
+    def mark_quarantined(item: gate.Implicated) -> str | None:
         entry = by_sha[item.sha256 or ""]
         zone.record(
             SOURCE,
@@ -305,6 +306,8 @@ def _quarantine_and_fail(
             paths.raw / entry.object_path,
             status="quarantined",
         )
+        kept = [e for e in zone.current(SOURCE, str(month)) if e.original_name == entry.original_name]
+        return kept_note(kept[0]) if kept else None
 
     by_sha = {entry.sha256: entry for entry, _ in failing}
     gate.quarantine_and_fail(

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from critmin.errors import InputError, QualityGateError, failure_of_input_error
+from critmin.errors import InputError, QualityGateError, failure_of_input_error, printable
 from critmin.quality.quarantine import quarantine_file
 from critmin.raw_zone import ManifestEntry, RawZone, sha256_of
 from critmin.sources.gacc import SOURCE, WHAT_TO_DO
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from critmin.months import Month
     from critmin.settings import Settings
+    from critmin.sources.gacc.read import GaccLayout
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +47,24 @@ class Landing:
     current: list[LandedFile] = field(default_factory=list)
 
     def raise_for_refusals(self, settings: Settings, docs: Path | None = None) -> None:
-        """Fail naming every refused file; or, with nothing refused, when the month has no files."""
+        """Fail naming every refused file (and, for a refused correction, the version the month
+        keeps); or, with nothing refused, when the month has no files."""
         if self.refused:
+            kept = {f.entry.original_name: f.entry for f in self.current}
+            notes = [kept_note(kept[error.path.name]) for error in self.refused if error.path.name in kept]
             raise QualityGateError.from_input_errors(
-                str(self.month), SOURCE, self.refused, settings.paths.quarantine, docs
+                str(self.month), SOURCE, self.refused, settings.paths.quarantine, docs, notes
             )
         if not self.current:
             raise no_files_error(self.month, self.folder)
+
+
+def kept_note(entry: ManifestEntry) -> str:
+    """What the month keeps of a file whose correction was refused."""
+    return (
+        f"{printable(entry.original_name)}: the month keeps the version accepted before "
+        f"(sha256 {entry.sha256[:12]}, landed {entry.landed_at}); the refused correction was not loaded"
+    )
 
 
 def no_files_error(
@@ -113,7 +125,7 @@ def _check_candidate(path: Path) -> None:
         )
 
 
-def check_file(path: Path, workdir: Path | None = None) -> int:
+def check_file(path: Path, workdir: Path | None = None, layout: GaccLayout | None = None) -> int:
     """Read the whole file once and return its number of data rows.
 
     Raises ``InputError`` (with the rule it breaks) for anything the reader refuses: encoding,
@@ -122,7 +134,7 @@ def check_file(path: Path, workdir: Path | None = None) -> int:
     is read by DuckDB (``scan``, temporary files under ``workdir``) when it can be read exactly as
     the Python reader reads it; otherwise, and always to name a refusal, by the Python reader.
     """
-    layout = read_layout(path)
+    layout = layout or read_layout(path)
     with scan(path, layout, workdir) as scanned:
         rows = scanned.data_rows if scanned is not None else None
     if rows is None:
@@ -163,9 +175,12 @@ def land_month(settings: Settings, month: Month) -> Landing:
         sha256, stored = None, None
         try:
             _check_candidate(path)
+            # What no reader can read (not text, no GACC header: a 2 GB file of zeros, say) is
+            # refused before its bytes are copied; it is kept, moved to the quarantine.
+            layout = read_layout(path)
             sha256 = sha256_of(path)
             stored = zone.store(path, sha256)
-            rows = check_file(path, paths.home / SCAN_FOLDER)
+            rows = check_file(path, paths.home / SCAN_FOLDER, layout)
         except InputError as error:
             landing.refused.append(error)
             landing.checked.append(_checked(path.name, sha256, None, error))
@@ -188,7 +203,7 @@ def land_month(settings: Settings, month: Month) -> Landing:
         log.info(
             "%s %s: %d data rows, sha256 %s",
             "landed" if is_new else "unchanged",
-            path.name,
+            printable(path.name),
             rows,
             sha256[:12],
         )
@@ -197,14 +212,16 @@ def land_month(settings: Settings, month: Month) -> Landing:
     new = {f.entry.original_name for f in landed if f.is_new}
     for entry in zone.current(SOURCE, str(month)):
         if entry.original_name not in in_folder:
-            log.info("kept %s from an earlier landing (no longer in the folder)", entry.original_name)
+            log.info(
+                "kept %s from an earlier landing (no longer in the folder)", printable(entry.original_name)
+            )
         landing.current.append(LandedFile(entry, entry.original_name in new))
     for refused, kept in zone.refused_corrections(SOURCE, str(month)):
         log.warning(
             "%s: its latest version (sha256 %s, landed %s) was refused and is in %s; the month keeps "
             "the version accepted before it (sha256 %s, landed %s). To replace it, put a corrected "
             "file in the landing folder under the same name.",
-            refused.original_name,
+            printable(refused.original_name),
             refused.sha256[:12],
             refused.landed_at,
             paths.quarantine / SOURCE / str(month),

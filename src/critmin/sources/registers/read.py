@@ -80,12 +80,28 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return document
 
 
-#: Register files are YAML: both usual extensions are read.
+#: Register files are YAML: both usual extensions are read, in any case (``.YML`` too).
 SUFFIXES = (".yml", ".yaml")
 
 
 def register_files(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.glob("*") if path.suffix in SUFFIXES and path.is_file())
+    """The register files of a folder. Anything else in it but hidden files is refused: a file
+    the registers would silently skip (a typo in its extension) is an entry lost without a word."""
+    if not folder.is_dir():
+        return []
+    files = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.suffix.lower() not in SUFFIXES or not path.is_file():
+            raise InputError(
+                path,
+                "not a register file: a register folder holds one YAML file (.yml or .yaml) per entry",
+                hint="give an entry the extension .yml, or move anything else out of the folder",
+                rule="register_files_are_yaml",
+            )
+        files.append(path)
+    return files
 
 
 def read_registers(root: Path) -> Registers:
