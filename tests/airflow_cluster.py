@@ -2,9 +2,11 @@
 
 ``Cluster`` reads the compose file and ``deploy/airflow.env`` and starts each Airflow service's
 command, with its environment, on loopback: what the compose file deploys, minus Docker. What has
-to differ on one shared machine is said in one place, ``Cluster.loopback``: host names and ports,
-paths inside the image, the log servers (they bind every interface) and the worker names. Every
-process runs in its own process group; ``stop`` ends the groups it started and nothing else.
+to differ on one shared machine is said in one place, ``Cluster.loopback_env``: host names and
+ports, paths inside the image (the home, the serving folder), the log servers (they bind every
+interface) and the worker names; the secrets and the servers' URLs (this machine's PostgreSQL and
+Redis, without the compose file's Redis password) come from the test's ``values``. Every process
+runs in its own process group; ``stop`` ends the groups it started and nothing else.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -104,8 +107,12 @@ class Api:
 class Cluster:
     """docker-compose.yml's Airflow services as process groups under ``work``."""
 
-    def __init__(self, work: Path, bin_dir: Path, values: dict[str, str], home: Path) -> None:
+    def __init__(
+        self, work: Path, bin_dir: Path, values: dict[str, str], home: Path, serving: Path | None = None
+    ) -> None:
         self.work, self.bin_dir, self.home = work, bin_dir, home
+        #: CRITMIN_SERVING_DIR, the compose file's critmin-serving volume (default: the home itself).
+        self.serving = serving or home
         self.values = values  # the compose file's host names and secrets, for this machine
         self.services = compose_services()
         self.processes: dict[str, subprocess.Popen] = {}
@@ -124,16 +131,30 @@ class Cluster:
     # --- what each service is given -------------------------------------------------------------
 
     def environment(self, service: str) -> dict[str, str]:
-        """deploy/airflow.env, then the service's `environment:` with this machine's values."""
-        declared = self.services[service].get("environment") or {}
-        missing = sorted(set(declared) - set(self.values))
+        """deploy/airflow.env, then the service's `environment:`: this machine's value for each
+        setting that names a secret from .env, a compose host or a path in the image; the compose
+        file's own value for the rest (e.g. the workers' DuckDB limits)."""
+        declared = {
+            key: _env_value(value) for key, value in (self.services[service].get("environment") or {}).items()
+        }
+        local = self.loopback_env(service)
+        missing = sorted(
+            key
+            for key, value in declared.items()
+            if key not in self.values and key not in local and self._machine_specific(value)
+        )
         if missing:
             raise KeyError(f"docker-compose.yml gives {service} {missing}: the test has no value for them")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CRITMIN_"))}
         env.update({k: self._local_path(v) for k, v in read_env_file(AIRFLOW_ENV).items()})
-        env.update({key: self.values[key] for key in declared})
-        env.update(self.loopback_env(service))
+        env.update({key: self.values.get(key, value) for key, value in declared.items()})
+        env.update(local)
         return env
+
+    def _machine_specific(self, value: str) -> bool:
+        """A secret from .env (``${...}``), a path in the image, or a URL naming a compose service."""
+        hosts = "|".join(re.escape(name) for name in self.services)
+        return "${" in value or value.startswith("/") or bool(re.search(rf"[/@](?:{hosts})[:/]", value))
 
     def loopback_env(self, service: str) -> dict[str, str]:
         """What differs from the compose file on one shared machine (ports, paths, names)."""
@@ -141,6 +162,7 @@ class Cluster:
             "PATH": f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             "AIRFLOW_HOME": str(self.work / "airflow"),
             "CRITMIN_HOME": str(self.home),
+            "CRITMIN_SERVING_DIR": str(self.serving),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.work / "passwords.json"),
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(self.health_port),
@@ -266,6 +288,11 @@ class Cluster:
             except OSError:
                 continue
         return found
+
+
+def _env_value(value: Any) -> str:
+    """A compose `environment:` value as the container sees it (YAML's true is "true")."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def group_alive(pgid: int) -> bool:

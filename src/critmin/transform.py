@@ -88,7 +88,11 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> Any:
         str(state / "logs"),
     ]
     log.info("dbt %s", " ".join(args))
-    env = {"CRITMIN_WAREHOUSE_PATH": str(settings.paths.warehouse_db)}
+    env = {
+        "CRITMIN_WAREHOUSE_PATH": str(settings.paths.warehouse_db),
+        "CRITMIN_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit or "80%",
+        "CRITMIN_DUCKDB_THREADS": str(settings.duckdb_threads or os.cpu_count() or 1),
+    }
     with _environment(env):
         result = dbtRunner().invoke(command)
     if result.success:
