@@ -22,7 +22,7 @@ PRODUCTION_VENV := .venv-production
 BI_CLIENTS := 1.4 1.5
 BI_STAMPS := $(foreach v,$(BI_CLIENTS),.venv-bi/duckdb-$(v)/.critmin-installed)
 
-.PHONY: help install bi-clients demo run-month run-registers airflow show brief docs analysis warehouse-status warehouse-release test test-fast test-distributed lint bench synth
+.PHONY: help install bi-clients demo run-month run-registers airflow show brief docs analysis warehouse-status warehouse-release backup rebuild test test-fast test-distributed lint bench synth
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -77,6 +77,14 @@ warehouse-status: $(VENV_STAMP) ## Who holds the warehouse, its stage and Airflo
 warehouse-release: $(VENV_STAMP) ## Free the warehouse from a crashed run: make warehouse-release RUN=<run id>
 	@test -n "$(RUN)" || { echo "usage: make warehouse-release RUN=<run id> (see make warehouse-status)"; exit 2; }
 	$(UV) run --frozen critmin warehouse release --run '$(RUN)'
+
+backup: $(VENV_STAMP) ## A consistent copy of CRITMIN_HOME, taken between runs: make backup DEST=/path/to/backups
+	@test -n "$(DEST)" || { echo "usage: make backup DEST=<folder>"; exit 2; }
+	$(UV) run --frozen critmin backup '$(DEST)'
+
+rebuild: $(VENV_STAMP) ## Rebuild the warehouse from the raw zone alone, into a new home: make rebuild INTO=<new folder>
+	@test -n "$(INTO)" || { echo "usage: make rebuild INTO=<new, empty folder>"; exit 2; }
+	$(UV) run --frozen critmin rebuild --into '$(INTO)'
 
 test: $(VENV_STAMP) $(BI_STAMPS) ## Run the test suite (unit, dbt, DAG integrity, end to end)
 	$(UV) run --frozen pytest -n 2 --dist loadfile --no-loadscope-reorder

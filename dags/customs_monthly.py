@@ -61,6 +61,7 @@ from critmin.settings import (
     WAREHOUSE_POOL,
     WAREHOUSE_QUEUE,
     files_poke_seconds,
+    task_retry_delay,
 )
 
 writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
@@ -93,7 +94,7 @@ class WaitForFiles(BaseSensorOperator):
     # A run waiting for its files stays active: the pool and the warehouse lease, not this, keep
     # the writers apart.
     max_active_runs=4,
-    default_args={"owner": "critmin", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args={"owner": "critmin", "retries": 2, "retry_delay": task_retry_delay()},
     params={
         "month": Param(
             None,

@@ -24,8 +24,6 @@ two DAGs never write the warehouse at the same time. Logic lives in `critmin.ste
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import Asset, dag, task
 
@@ -36,6 +34,7 @@ from critmin.settings import (
     SERVED_MARTS_URI,
     WAREHOUSE_POOL,
     WAREHOUSE_QUEUE,
+    task_retry_delay,
 )
 
 writes_warehouse = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
@@ -48,7 +47,7 @@ served_marts = Asset(name=SERVED_MARTS_ASSET, uri=SERVED_MARTS_URI)
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "critmin", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args={"owner": "critmin", "retries": 2, "retry_delay": task_retry_delay()},
     tags=["critmin", "registers", "agreements"],
     doc_md=__doc__,
 )

@@ -11,7 +11,6 @@ runs in its own process group; ``stop`` ends the groups it started and nothing e
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from critmin.processes import group_alive, kill_tree, process_alive, signal_tree, tree
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = REPO / "docker-compose.yml"
@@ -168,6 +169,10 @@ class Cluster:
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(self.health_port),
             "HOSTNAME": self.hostname,
             "NO_COLOR": "1",
+            # Faults in minutes, not hours: a task whose worker died is failed after 20 s without
+            # a heartbeat (Airflow's default: 300 s), and retried 5 s later (the DAGs': 300 s).
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+            "CRITMIN_TASK_RETRY_SECONDS": "5",
         }
         if service in WORKERS:
             env["CRITMIN_TEST_WORKER"] = service
@@ -257,22 +262,36 @@ class Cluster:
         wait_for(f"{service} healthy", healthy, timeout, every=3, processes=self.processes.items())
 
     def stop(self, timeout: float = 60) -> list[str]:
-        """SIGTERM every group started, SIGKILL what is left after ``timeout``; the groups left."""
-        for process in self.processes.values():
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
+        """SIGTERM every group started and every process below them (a task runs in a group of its
+        own, below its worker's), SIGKILL what is left after ``timeout``; what is still alive."""
+        groups = [p.pid for p in self.processes.values() if p.poll() is None]
+        known = tree(groups)  # before signalling, while the parents still live
+        signal_tree(groups, known, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for process in self.processes.values():
-            while time.monotonic() < deadline and group_alive(process.pid):
+        while time.monotonic() < deadline and self._alive(known):
+            for process in self.processes.values():
                 process.poll()
-                time.sleep(0.5)
-            if group_alive(process.pid):  # celery ignores SIGTERM while it starts up
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
+            known.update(tree(groups))
+            time.sleep(0.5)
+        if self._alive(known):  # celery ignores SIGTERM while it starts up
+            signal_tree(groups, known, signal.SIGKILL)
+        for process in self.processes.values():
             process.wait(timeout=30)
         time.sleep(1)
-        return [f"{name} (process group {p.pid})" for name, p in self.processes.items() if group_alive(p.pid)]
+        left = [f"{name} (process group {p.pid})" for name, p in self.processes.items() if group_alive(p.pid)]
+        return left + [f"process {pid}" for pid, started in known.items() if process_alive(pid, started)]
+
+    def _alive(self, known: dict[int, str]) -> bool:
+        groups = any(group_alive(p.pid) for p in self.processes.values())
+        return groups or any(process_alive(pid, started) for pid, started in known.items())
+
+    def kill(self, service: str) -> dict[int, str]:
+        """SIGKILL a service and every process below it at once, as a lost machine would; returns
+        what was killed. ``start`` brings it back."""
+        process = self.processes.pop(service)
+        killed = kill_tree([process.pid])
+        process.wait(timeout=30)
+        return killed
 
     def leftovers(self) -> list[str]:
         """Any process whose environment names this cluster's AIRFLOW_HOME (left its group)."""
@@ -293,12 +312,6 @@ class Cluster:
 def _env_value(value: Any) -> str:
     """A compose `environment:` value as the container sees it (YAML's true is "true")."""
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def group_alive(pgid: int) -> bool:
-    out = subprocess.run(["ps", "-e", "-o", "pgid=,stat="], capture_output=True, text=True, check=True).stdout
-    rows = (line.split() for line in out.splitlines())
-    return any(int(group) == pgid and not stat.startswith("Z") for group, stat in rows)
 
 
 def _airflow_hostname() -> str:

@@ -244,6 +244,63 @@ def test_a_bad_month_fails_at_land_without_retry_and_leaves_serving_untouched(cl
     assert serving.stat().st_mtime_ns == before
 
 
+KILLED, NEXT = "2025-10", "2025-11"
+
+
+def _task(api: Api, run_id: str, task_id: str) -> dict:
+    return api.call("GET", f"/api/v2/dags/customs_monthly/dagRuns/{run_id}/taskInstances/{task_id}")
+
+
+def _trigger(api: Api, month: str) -> str:
+    run = {"logical_date": None, "conf": {"month": month}, "dag_run_id": f"manual_{month}"}
+    return api.call("POST", "/api/v2/dags/customs_monthly/dagRuns", run)["dag_run_id"]
+
+
+def test_a_warehouse_worker_killed_during_transform_never_blocks_the_warehouse(cluster, api):
+    """The warehouse worker dies with its task during every try of a month's transform (its
+    process group and everything below it, as a lost machine). Once the run's retries have run
+    out, its teardown puts back what it loaded: the next month publishes within a run's time,
+    and serving never holds the killed month or its gate results."""
+    killed_run = _trigger(api, KILLED)
+    next_run = None
+    tries = 1 + _task(api, killed_run, "transform")["max_tries"]
+    for attempt in range(1, tries + 1):
+        wait_for(
+            f"transform try {attempt} running",
+            lambda a=attempt: (
+                (t := _task(api, killed_run, "transform"))["state"] == "running" and t["try_number"] == a
+            ),
+            RUN_TIMEOUT,
+            every=1,
+        )
+        killed = cluster.kill("warehouse-worker")
+        assert len(killed) >= 2, "the worker and its task process"
+        cluster.start("warehouse-worker")
+        cluster.wait_healthy("warehouse-worker")
+        if next_run is None:  # meanwhile another month needs the warehouse
+            next_run = _trigger(api, NEXT)
+
+    (ended,) = _runs(api, "customs_monthly", [killed_run])
+    assert ended["state"] == "failed"
+    assert _task(api, killed_run, "transform")["state"] == "failed"
+    assert _task(api, killed_run, "release_warehouse")["state"] == "success", "the teardown ran"
+    (published,) = _runs(api, "customs_monthly", [next_run])
+    assert published["state"] == "success"
+    when = dt.datetime.fromisoformat
+    waited = when(published["end_date"]) - when(ended["end_date"])
+    assert waited < dt.timedelta(minutes=10), f"the next month published {waited} after the killed run ended"
+
+    assert KILLED not in _served_months(cluster.home) and NEXT in _served_months(cluster.home)
+    with duckdb.connect(str(cluster.home / "serving.duckdb"), read_only=True) as con:
+        results = con.execute(
+            "select distinct strftime(month, '%Y-%m') from marts.data_quality_results "
+            "where dataset not like 'register%'"
+        ).fetchall()
+    assert {month for (month,) in results} == _served_months(cluster.home), "results of served months only"
+    status = cluster.run("warehouse-worker", ["critmin", "warehouse", "status"])
+    assert "warehouse lease: free" in status and "loads not yet published: none" in status, status
+
+
 def test_warehouse_tasks_ran_on_the_warehouse_worker_one_at_a_time(cluster, api):
     ran = []
     for dag_id in ("registers", "customs_monthly"):

@@ -26,10 +26,12 @@ import pytest
 from conftest import REPO, SAMPLE_LANDING, run_customs_steps
 
 from critmin.errors import CritminError, QualityGateError
+from critmin.operations import warehouse as operations
+from critmin.operations.backup import backup
+from critmin.operations.rebuild import rebuild
 from critmin.settings import Settings
 from critmin.steps import customs_monthly as steps
 from critmin.steps import registers as register_steps
-from critmin.warehouse import operations
 from critmin.warehouse.lease import LeaseLost, WarehouseBusy, WarehouseLease
 from critmin.warehouse.loads import unpublished_loads
 from critmin.warehouse.runs import RunRef
@@ -447,3 +449,67 @@ def test_a_refused_correction_says_the_month_keeps_its_earlier_version(baseline,
     assert "quantity_non_negative" in str(error.value)
     assert "85051110_by_partner.csv: the month keeps the version accepted before" in str(error.value)
     assert_only_gated(settings, {BASE})
+
+
+# --- backups and rebuilds -------------------------------------------------------------------------
+
+
+def _marts(serving: Path) -> dict[str, list[tuple]]:
+    """Every published table, in full, but for what says when something ran: the gates' times,
+    the snapshot's validity from when dbt looked, and the registers' gate results, filed under the
+    day the registers were validated (a rebuild validates them today)."""
+    with duckdb.connect(str(serving), read_only=True) as con:
+        columns = con.execute(
+            "select table_name, list(column_name order by column_index) filter (where data_type not like "
+            "'TIMESTAMP%') from duckdb_columns() where schema_name = 'marts' group by table_name"
+        ).fetchall()
+        only = {"data_quality_results": "where dataset not like 'register%'"}
+        return {
+            table: con.execute(
+                f"select {', '.join(names)} from marts.{table} {only.get(table, '')} order by all"
+            ).fetchall()
+            for table, names in columns
+        }
+
+
+def test_a_backup_restored_into_a_new_home_serves_the_same_and_runs_on(baseline, tmp_path):
+    settings = _copy(baseline, tmp_path)
+    taken = backup(settings, tmp_path / "backups")
+
+    assert taken.parent == tmp_path / "backups" and taken.name.startswith("critmin-home-")
+    assert not list((tmp_path / "backups").glob(".*")), "no partial copy left beside it"
+    restored = Settings.for_home(tmp_path / "restored", single_process_runs=True)
+    shutil.copytree(taken, restored.paths.home)  # README "Operating": restore
+
+    assert restored.paths.serving_db.read_bytes() == settings.paths.serving_db.read_bytes()
+    manifest = "raw/manifest.jsonl"
+    assert (restored.paths.home / manifest).read_text() == (settings.paths.home / manifest).read_text()
+    run_customs_steps(restored, OTHER, "after-restore")  # its landing folder came with it
+    assert_only_gated(restored, {BASE, OTHER})
+
+
+def test_a_backup_is_taken_between_runs_never_inside_one(baseline, tmp_path):
+    settings = _copy(baseline, tmp_path, single_process_runs=False)
+    live = _holder(settings, tmp_path, "loading", 600)
+    try:
+        with pytest.raises(WarehouseBusy, match=r"in use by customs_monthly 2025-10 \(run loading\)"):
+            backup(settings, tmp_path / "backups", wait_seconds=1)
+    finally:
+        os.killpg(live.pid, signal.SIGKILL)
+        live.wait(timeout=60)
+    assert not (tmp_path / "backups").exists() or not any((tmp_path / "backups").iterdir())
+
+
+def test_a_home_rebuilt_from_its_raw_zone_alone_serves_the_same_marts(baseline, tmp_path):
+    settings = _copy(baseline, tmp_path)
+    run_customs_steps(settings, OTHER, "other")
+    said = []
+
+    rebuilt = rebuild(settings, tmp_path / "rebuilt", report=said.append)
+
+    assert not list(rebuilt.paths.landing.rglob("*.csv")), "from the raw zone alone"
+    assert _marts(rebuilt.paths.serving_db) == _marts(settings.paths.serving_db)
+    assert said[-1] == f"Rebuilt: {rebuilt.paths.serving_db}"
+    assert any("[2/2] 2025-11: published" in line for line in said)
+    with pytest.raises(CritminError, match="is not empty"):
+        rebuild(settings, tmp_path / "rebuilt")

@@ -10,6 +10,8 @@ critmin airflow [--port P]   Airflow's UI, scheduler and REST API on this machin
 critmin warehouse status     who holds the warehouse, and the loads not yet published
 critmin warehouse release --run RUN_ID
                              free the warehouse from a run that crashed (puts back what it loaded)
+critmin backup DEST          a consistent copy of $CRITMIN_HOME in DEST/critmin-home-<time>/, between runs
+critmin rebuild --into DIR   a new home at DIR, rebuilt from this home's raw zone alone
 """
 
 from __future__ import annotations
@@ -193,9 +195,9 @@ def _analysis(settings: Settings, name: str | None, assignments: Sequence[str], 
 
 
 def _warehouse_command(settings: Settings, args: argparse.Namespace) -> int:
-    """warehouse status and warehouse release: the operator's commands (critmin.warehouse.operations)."""
+    """warehouse status and warehouse release: the operator's commands (critmin.operations.warehouse)."""
     from critmin.embedded import metadata_run_state
-    from critmin.warehouse import operations
+    from critmin.operations import warehouse as operations
 
     run_state = metadata_run_state(settings)
     if args.action == "status":
@@ -261,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "release", help="put back what a crashed run loaded and free the warehouse (refused while it runs)"
     )
     release.add_argument("--run", required=True, help="the DAG run id holding the warehouse (see status)")
+    backup = commands.add_parser("backup", help="a consistent copy of $CRITMIN_HOME, taken between runs")
+    backup.add_argument("destination", type=Path, help="the folder the copy is written into")
+    rebuild = commands.add_parser("rebuild", help="rebuild the warehouse from the raw zone, into a new home")
+    rebuild.add_argument("--into", type=Path, required=True, help="a new, empty folder: the rebuilt home")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -283,6 +289,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "warehouse":
             return _warehouse_command(settings, args)
+        if args.command == "backup":
+            from critmin.operations.backup import backup as take_backup
+
+            print(f"backup: {take_backup(settings, args.destination)}")
+            return 0
+        if args.command == "rebuild":
+            from critmin.operations.rebuild import rebuild as rebuild_home
+
+            rebuilt = rebuild_home(settings, args.into)
+            print(f"compare, then point CRITMIN_HOME at {rebuilt.paths.home}")
+            return 0
         if args.command == "brief":
             from critmin.steps.customs_monthly import brief as write_brief
 

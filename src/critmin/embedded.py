@@ -278,7 +278,7 @@ def lock_holder(lock_file: Path) -> dict:
 
 def process_alive(pid: object) -> bool:
     """Whether ``pid`` (as read from a lock file: anything) is a running process."""
-    from critmin.warehouse.lease import process_alive as alive
+    from critmin.processes import process_alive as alive
 
     return isinstance(pid, int) and pid > 0 and alive(pid)
 
@@ -476,6 +476,9 @@ def metadata_run_state(settings: Settings) -> Callable[[str, str], str | None] |
     """How an operator command asks Airflow for a DAG run's state: through the metadata database
     this process is configured for (the embedded home's, unless the environment names another),
     or None when it cannot reach one (a worker holds no database credentials)."""
+    production = os.environ.get("AIRFLOW__CORE__EXECUTOR", "").endswith("CeleryExecutor")
+    if production and not os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):
+        return None  # never the embedded database on a production worker
     try:
         configure_environment(settings)
         from airflow.models.dagrun import DagRun

@@ -45,8 +45,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from critmin.embedded import airflow_environment, local_airflow_lock, lock_holder, process_alive
+from critmin.embedded import airflow_environment, local_airflow_lock, lock_holder
 from critmin.errors import CritminError
+from critmin.processes import command_line, descendants, group_alive, process_alive, process_table
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -115,28 +116,28 @@ class LocalAirflow:
 
     def remember(self) -> None:
         """Note every process descended from a component now (while their parents still live)."""
-        table = _process_table()
-        for pid in _descendants(table or {}, set(self.pids.values())):
+        table = process_table()
+        for pid in descendants(table or {}, set(self.pids.values())):
             self.known.setdefault(pid, table[pid].start if table else "")
 
     def alive(self) -> list[int]:
         """Processes still alive that were started here: in a component's process group, seen as a
         descendant, or with this start's marker in their environment."""
         groups = set(self.pids.values())
-        table = _process_table()
+        table = process_table()
         if table is None:  # no /proc (macOS): the process groups only
-            return sorted(group for group in groups if _group_alive(group))
+            return sorted(group for group in groups if group_alive(group))
         needle = f"{MARKER_VARIABLE}={self.marker}".encode()
         return [
             pid
             for pid, proc in table.items()
-            if proc.state not in ("Z", "X")
+            if proc.running
             and (proc.group in groups or self.known.get(pid) == proc.start or _has(pid, needle))
         ]
 
     def leftovers(self) -> list[str]:
         """What ``alive`` finds, with each one's command line."""
-        return [f"{pid}: {_command(pid)}" for pid in self.alive()]
+        return [f"{pid}: {command_line(pid)}" for pid in self.alive()]
 
 
 # --- the environment and the login ---------------------------------------------------------------
@@ -209,23 +210,13 @@ def set_password(path: Path, environ: Mapping[str, str]) -> tuple[str, str]:
 # --- the home's lock -----------------------------------------------------------------------------
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _in_use_message(lock_file: Path) -> str:
     holder = lock_holder(lock_file)
     pid, url = holder.get("pid"), holder.get("url")
     groups = [int(g) for g in (holder.get("process_groups") or {}).values() if str(g).isdigit()]
     if pid is not None and process_alive(pid):
         return f"`critmin airflow` already serves this home (pid {pid}, {url}): use it, or stop it first."
-    alive = [g for g in groups if _group_alive(g)]
+    alive = [g for g in groups if group_alive(g)]
     if alive:
         return (
             f"Airflow components started by a `critmin airflow` that is gone (pid {pid}) still run on "
@@ -264,56 +255,11 @@ def write_holder(descriptor: int, holder: Mapping[str, object]) -> None:
 # --- processes -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Proc:
-    parent: int
-    group: int
-    state: str
-    start: str
-
-
-def _process_table() -> dict[int, _Proc] | None:
-    """Every process of the machine (parent, group, state, start time), or None without /proc."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return None
-    table = {}
-    for entry in proc.iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue  # gone meanwhile
-            fields = stat[stat.rindex(")") + 2 :].split()
-            table[int(entry.name)] = _Proc(int(fields[1]), int(fields[2]), fields[0], fields[19])
-    return table
-
-
-def _descendants(table: Mapping[int, _Proc], roots: set[int]) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for pid, proc in table.items():
-        children.setdefault(proc.parent, []).append(pid)
-    found, todo = set(), [pid for pid in roots if pid in table]
-    while todo:
-        pid = todo.pop()
-        if pid not in found:
-            found.add(pid)
-            todo.extend(children.get(pid, []))
-    return found
-
-
 def _has(pid: int, needle: bytes) -> bool:
     try:
         return needle in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     except OSError:
         return False
-
-
-def _command(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:160]
-    except OSError:
-        return "(process group)"
 
 
 def _signal_all(air: LocalAirflow, signum: int) -> None:

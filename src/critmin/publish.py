@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING
 
 from critmin.errors import PipelineError
 from critmin.files import file_identity, fsync_dir
+from critmin.processes import process_alive
 from critmin.serving import FILE_MODE, PUBLISHED_SCHEMA, STORAGE_VERSION
 from critmin.warehouse.connection import resources
-from critmin.warehouse.lease import process_alive, release_command
+from critmin.warehouse.lease import release_command
 from critmin.warehouse.loads import blocking_loads, mark_published, mark_publishing
 from critmin.warehouse.tables import LOADS, WHOLE_BUILDS
 

@@ -81,7 +81,7 @@ class RawZone:
         return target
 
     @contextmanager
-    def _locked_manifest(self) -> Iterator[None]:
+    def locked_manifest(self) -> Iterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / ".manifest.lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -147,7 +147,7 @@ class RawZone:
         Landing bytes that were quarantined before adds a new ``landed`` row: the gate sees them
         again and decides again. Returns the entry and whether a row was added.
         """
-        with self._locked_manifest():
+        with self.locked_manifest():
             entries = self.entries()
             for entry in reversed(entries):
                 if (entry.source, entry.month, entry.original_name) == (

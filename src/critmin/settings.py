@@ -54,6 +54,8 @@ ENVIRONMENT = {
     "CRITMIN_SINGLE_PROCESS_RUNS": "1 when each DAG run runs in one process (the embedded runner)",
     "CRITMIN_LEASE_WAIT_SECONDS": "how long a run waits for another run's warehouse lease (default 0)",
     "CRITMIN_LEASE_TTL_SECONDS": "when a run's lease lapses without renewal (default 21600, 6 hours)",
+    "CRITMIN_TASK_RETRY_SECONDS": "how long Airflow waits before retrying a failed task (default 300; "
+    "read where the DAGs are parsed)",
     "CRITMIN_FILES_QUIET_SECONDS": "how long a month's landing folder must be unchanged before a "
     "scheduled run lands it (default 3600, 1 hour)",
     "CRITMIN_DUCKDB_MEMORY_LIMIT": "DuckDB's memory_limit for the pipeline's connections and dbt "
@@ -68,6 +70,18 @@ def files_poke_seconds(environ: Mapping[str, str] | None = None) -> float:
     one setting a DAG file reads, since Airflow needs it when it parses the DAG."""
     env = os.environ if environ is None else environ
     return max(FILES_POKE_SECONDS_MIN, float(env.get("CRITMIN_FILES_POKE_SECONDS") or FILES_POKE_SECONDS))
+
+
+#: How long Airflow waits before it retries a failed task (the DAGs' default): 5 minutes, for what
+#: a retry can fix (a lost worker, a file another process held).
+TASK_RETRY_SECONDS = 300.0
+
+
+def task_retry_delay(environ: Mapping[str, str] | None = None) -> timedelta:
+    """The DAGs' retry delay: ``CRITMIN_TASK_RETRY_SECONDS`` of the process parsing the DAG
+    (default 300), read when Airflow parses it, like the poke interval."""
+    env = os.environ if environ is None else environ
+    return timedelta(seconds=float(env.get("CRITMIN_TASK_RETRY_SECONDS") or TASK_RETRY_SECONDS))
 
 
 def repo_root() -> Path:

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 from critmin.errors import PipelineError
 from critmin.files import file_identity
+from critmin.processes import process_alive, process_started
 from critmin.warehouse.connection import WarehouseLocked
 from critmin.warehouse.loads import (
     load_records,
@@ -102,26 +103,6 @@ class Holder:
 
 def _when(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _process_started(pid: int) -> str | None:
-    """The process's start time (Linux), to tell it from a later process given the same pid."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def process_alive(pid: int, started: str | None = None) -> bool:
-    """Whether process ``pid`` runs on this host (and, given its start time, is that process)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return started is None or _process_started(pid) in (None, started)
 
 
 def release_command(run: RunRef) -> str:
@@ -225,7 +206,7 @@ class WarehouseLease:
             stage=stage,
             host=socket.gethostname(),
             pid=os.getpid(),
-            pid_started=_process_started(os.getpid()),
+            pid_started=process_started(os.getpid()),
             single_process=self.settings.single_process_runs,
             acquired_at=now,
             renewed_at=now,
@@ -320,7 +301,7 @@ class WarehouseLease:
                         stage=stage or holder.stage,
                         renewed_at=time.time(),
                         pid=os.getpid(),
-                        pid_started=_process_started(os.getpid()),
+                        pid_started=process_started(os.getpid()),
                     )
                 )
                 return

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from critmin.processes import process_alive
 from critmin.sources.gacc.read import _GACC_NUMBER, MISSING, NUMERIC_FIELDS
-from critmin.warehouse.lease import process_alive
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping

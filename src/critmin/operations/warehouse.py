@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from critmin.errors import CritminError
-from critmin.warehouse.lease import Holder, WarehouseLease, process_alive
+from critmin.processes import process_alive
+from critmin.warehouse.lease import Holder, WarehouseLease
 from critmin.warehouse.loads import LoadRecord, load_records
 
 if TYPE_CHECKING:
