@@ -21,10 +21,10 @@ from critmin.quality import gate
 from critmin.quality.results import as_dicts
 from critmin.raw_zone import RawZone
 from critmin.sources.gacc import SOURCE, WHAT_TO_DO
-from critmin.sources.gacc.land import kept_note
 from critmin.sources.gacc.read import FIELDS, NUMERIC_FIELDS, iter_records, read_layout
 from critmin.sources.gacc.scan import SCAN_FOLDER, scan
 from critmin.sources.gacc.scan import TABLE as SCAN_TABLE
+from critmin.sources.landing import kept_note
 from critmin.warehouse import query_frame
 
 if TYPE_CHECKING:
