@@ -44,7 +44,10 @@ log = logging.getLogger(__name__)
 #: The pipeline builds models, seeds and data tests; dbt unit tests check the SQL and run in `make test`.
 PIPELINE_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
 #: The dbt sources each DAG's load changes (``audit``: the data-quality results of its gates).
+#: Built after a run's mart gate has recorded its results, not in the run's transform.
+AFTER_THE_GATE = ("data_quality_results",)
 CUSTOMS = ("gacc", "audit")
+TABLES = ("gacc_tables", "audit")
 REGISTERS = ("registers", "audit")
 #: What in the dbt project folder is output (dbt's, Python's), not the project itself.
 _NOT_PROJECT = {"target", "logs", "dbt_packages", "__pycache__", ".user.yml"}
@@ -64,6 +67,32 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+#: Parsed dbt projects, reused by every dbt command this process runs on the same project: one
+#: parse per process instead of one per command (dbt's programmatic runner takes a manifest).
+#: Keyed by the project's fingerprint (any change to it is a new parse) and by the database name
+#: dbt-duckdb derives from the file (warehouse, or serving for the analyses).
+_MANIFESTS: dict[tuple[str, str, str], Any] = {}
+#: The commands that run against a parsed project (``parse`` and ``docs`` parse for themselves).
+_REUSES_MANIFEST = {"build", "run", "test", "seed", "snapshot", "compile"}
+
+
+def _runner(settings: Settings, common: Sequence[str], command: str) -> Any:
+    """dbt's runner, with the project's parsed manifest when the command can reuse one."""
+    from dbt.cli.main import dbtRunner
+
+    if command not in _REUSES_MANIFEST:
+        return dbtRunner()
+    project = settings.dbt_project_dir
+    key = (str(project), project_fingerprint(project), settings.paths.warehouse_db.stem)
+    if key not in _MANIFESTS:
+        parsed = dbtRunner().invoke(["parse", *common])
+        if not parsed.success:
+            return dbtRunner()  # the command itself will fail, and say why
+        _MANIFESTS.clear()  # an older fingerprint's manifest is never used again
+        _MANIFESTS[key] = parsed.result
+    return dbtRunner(manifest=_MANIFESTS[key])
+
+
 def run_dbt(settings: Settings, args: Sequence[str]) -> Any:
     """Invoke dbt with the project's profile and state under ``$CRITMIN_HOME/dbt``.
 
@@ -71,13 +100,10 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> Any:
     the duration of the call. Raises ``PipelineError`` naming each failed node when dbt reports a
     failure.
     """
-    from dbt.cli.main import dbtRunner
-
     project_dir: Path = settings.dbt_project_dir
     state = settings.paths.dbt_state
     state.mkdir(parents=True, exist_ok=True)
-    command = [
-        *args,
+    common = [
         "--project-dir",
         str(project_dir),
         "--profiles-dir",
@@ -87,6 +113,7 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> Any:
         "--log-path",
         str(state / "logs"),
     ]
+    command = [*args, *common]
     log.info("dbt %s", " ".join(args))
     env = {
         "CRITMIN_WAREHOUSE_PATH": str(settings.paths.warehouse_db),
@@ -94,7 +121,8 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> Any:
         "CRITMIN_DUCKDB_THREADS": str(settings.duckdb_threads or os.cpu_count() or 1),
     }
     with _environment(env):
-        result = dbtRunner().invoke(command)
+        reusable = args[0] if args and "--vars" not in args else ""  # vars change what a parse gives
+        result = _runner(settings, common, reusable).invoke(command)
     if result.success:
         return result.result
     failures = []
@@ -121,10 +149,13 @@ def project_fingerprint(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def build(settings: Settings, changed: Sequence[str] = (), months: Sequence[Month] = ()) -> None:
+def build(
+    settings: Settings, changed: Sequence[str] = (), months: Sequence[Month] = (), exclude: Sequence[str] = ()
+) -> None:
     """Rebuild the models (with their data tests) downstream of the ``changed`` dbt sources, for
-    the data ``months`` a customs load changed; or every model, for every month, when the warehouse
-    is not known to be current (or nothing is named)."""
+    the data ``months`` a customs load changed, but the ``exclude``d ones (a model the run builds
+    later); or every model, for every month, when the warehouse is not known to be current (or
+    nothing is named)."""
     db = settings.paths.warehouse_db
     fingerprint = project_fingerprint(settings.dbt_project_dir)
     recorded = whole_build_fingerprint(db)
@@ -135,7 +166,10 @@ def build(settings: Settings, changed: Sequence[str] = (), months: Sequence[Mont
             ", ".join(changed),
             f" for the data months {', '.join(m[:7] for m in marked)}" if marked else "",
         )
-        run_dbt(settings, [*PIPELINE_BUILD_ARGS, "--select", *(f"source:{name}+" for name in changed)])
+        excluded = ["--exclude", *exclude] if exclude else []
+        run_dbt(
+            settings, [*PIPELINE_BUILD_ARGS, "--select", *(f"source:{name}+" for name in changed), *excluded]
+        )
         clear_months_to_build(db)
         return
     if changed:

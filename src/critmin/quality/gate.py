@@ -53,7 +53,16 @@ def run_suite(
         index_columns=index_columns,
         run_name=run_name,
         gx_dir=settings.paths.gx_state,
+        render_docs=False,
     )
+
+
+def publish_docs(settings: Settings) -> int:
+    """Render the Data Docs pages of the validations run since the last render: once per run (at
+    a refusal, before the error is raised, and in the run's teardown), never once per validation."""
+    from critmin.quality.validation import render_pending_docs
+
+    return render_pending_docs(settings.paths.quality_docs, settings.paths.gx_state)
 
 
 def critical(results: Iterable[CheckResult]) -> list[CheckResult]:
@@ -153,6 +162,7 @@ def quarantine_and_fail(
     lines.extend(f"  {note}" for note in notes)
     lines.append(f"  Data Docs: {paths.quality_docs_index.as_uri()}")
     lines.append(f"  Nothing of {month} was published.")
+    publish_docs(settings)
     raise QualityGateError("\n".join(lines))
 
 

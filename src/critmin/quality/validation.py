@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import re
 import threading
@@ -58,6 +59,8 @@ DOCS_SITE_NAME = "critmin_quality"
 
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
 _THREAD_LOCK = threading.Lock()
+#: The validations whose Data Docs pages are still to be rendered (one JSON key per line).
+PENDING_DOCS = "pending-data-docs.jsonl"
 
 
 def data_docs_index(docs_dir: Path) -> Path:
@@ -75,13 +78,15 @@ def validate(
     index_columns: Sequence[str] = ("source_file", "source_line"),
     run_name: str | None = None,
     gx_dir: Path | None = None,
+    render_docs: bool = True,
 ) -> list[CheckResult]:
     """Validate ``frame`` with the suite at ``suite_path``; one CheckResult per expectation.
 
     The validation is added to the Data Docs site under ``docs_dir`` (``index.html`` lists every
-    validation kept in ``gx_dir``). ``index_columns`` identify a row (GX reports the failing rows
-    by these columns); those missing from ``frame`` are ignored. ``run_name`` defaults to
-    ``batch``.
+    validation kept in ``gx_dir``): at once, or, with ``render_docs=False``, by the next
+    ``render_pending_docs`` (a run renders its pages once, not once per validation).
+    ``index_columns`` identify a row (GX reports the failing rows by these columns); those missing
+    from ``frame`` are ignored. ``run_name`` defaults to ``batch``.
     """
     suite = load_suite(suite_path)
     docs_dir = Path(docs_dir).expanduser().resolve()
@@ -112,13 +117,12 @@ def validate(
         definition = context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=f"{suite.name}:{asset_name}", data=batch_definition, suite=suite)
         )
+        docs_action = gx.checkpoint.UpdateDataDocsAction(name="update_data_docs", site_names=[DOCS_SITE_NAME])
         checkpoint = context.checkpoints.add_or_update(
             gx.Checkpoint(
                 name=f"{suite.name}:{asset_name}",
                 validation_definitions=[definition],
-                actions=[
-                    gx.checkpoint.UpdateDataDocsAction(name="update_data_docs", site_names=[DOCS_SITE_NAME])
-                ],
+                actions=[docs_action] if render_docs else [],
                 result_format=result_format,
             )
         )
@@ -126,6 +130,10 @@ def validate(
             batch_parameters={"dataframe": frame},
             run_id=RunIdentifier(run_name=run_name or batch, run_time=dt.datetime.now(dt.UTC)),
         )
+        if not render_docs:
+            with (gx_dir / PENDING_DOCS).open("a", encoding="utf-8") as pending:
+                for key in outcome.run_results:
+                    pending.write(json.dumps(list(key.to_tuple())) + "\n")
     (validation_result,) = outcome.run_results.values()
 
     rows = RowFinder(frame, present_index)
@@ -155,6 +163,29 @@ def validate(
             )
         )
     return checks
+
+
+def render_pending_docs(docs_dir: Path, gx_dir: Path | None = None) -> int:
+    """Render the Data Docs pages of the validations run with ``render_docs=False`` since the last
+    call (their suites' pages and the index once); returns how many. Nothing to do: no GX import."""
+    docs_dir = Path(docs_dir).expanduser().resolve()
+    gx_dir = Path(gx_dir).expanduser().resolve() if gx_dir else docs_dir.parent.parent / "gx"
+    pending = gx_dir / PENDING_DOCS
+    if not pending.exists() or not pending.stat().st_size:
+        return 0
+    from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive(gx_dir):
+        lines = pending.read_text(encoding="utf-8").splitlines() if pending.exists() else []
+        keys = [
+            ValidationResultIdentifier.from_tuple(tuple(json.loads(line))) for line in lines if line.strip()
+        ]
+        if keys:
+            context = _context(gx_dir, docs_dir)
+            context.build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=keys)
+        pending.unlink(missing_ok=True)
+    return len(keys)
 
 
 def add_stored_results_to_data_docs(

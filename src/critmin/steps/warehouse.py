@@ -92,9 +92,12 @@ def publish(settings: Settings, run: RunRef) -> dict[str, int]:
 
 
 def release_warehouse(settings: Settings, run: RunRef) -> str:
-    """The teardown: free the warehouse whatever happened to the run. Returns what it did."""
+    """The teardown: free the warehouse whatever happened to the run, and render the run's Data
+    Docs pages (once per run). Returns what it did."""
+    from critmin.quality.gate import publish_docs
     from critmin.warehouse.lease import WarehouseLease
 
+    publish_docs(settings)
     lease = WarehouseLease(settings)
     undone = lease.put_back_and_release(run)
     if undone:

@@ -212,6 +212,7 @@ def gate_registers(settings: Settings, as_of: date) -> tuple[Registers, list[dic
         lines.append(f"  Report: {report}")
         lines.append(f"  Data Docs: {paths.quality_docs_index.as_uri()}")
         lines.append("  Nothing was loaded or published. Fix the files and run again.")
+        gate.publish_docs(settings)
         raise QualityGateError("\n".join(lines))
     gate.log_warnings(results, f"registers {as_of}")
     return registers, as_dicts(results)
