@@ -22,7 +22,7 @@ PRODUCTION_VENV := .venv-production
 BI_CLIENTS := 1.4 1.5
 BI_STAMPS := $(foreach v,$(BI_CLIENTS),.venv-bi/duckdb-$(v)/.critmin-installed)
 
-.PHONY: help install bi-clients demo run-month run-registers airflow show brief docs analysis warehouse-status warehouse-release backup rebuild test test-fast test-distributed lint bench synth
+.PHONY: help install bi-clients demo run-month run-tables run-registers airflow show brief docs analysis warehouse-status warehouse-release backup rebuild test test-fast test-distributed lint bench synth
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -51,6 +51,10 @@ demo: $(VENV_STAMP) ## Land the sample downloads and run customs_monthly for eve
 run-month: $(VENV_STAMP) ## Run customs_monthly for one data month: make run-month MONTH=2025-05
 	@test -n "$(MONTH)" || { echo "usage: make run-month MONTH=YYYY-MM"; exit 2; }
 	$(UV) run --frozen critmin run-month $(MONTH)
+
+run-tables: $(VENV_STAMP) ## Run commodity_tables for one release month (GACC's headline rare-earth tables): make run-tables MONTH=2025-04
+	@test -n "$(MONTH)" || { echo "usage: make run-tables MONTH=YYYY-MM"; exit 2; }
+	$(UV) run --frozen critmin run-tables $(MONTH)
 
 run-registers: $(VENV_STAMP) ## Validate, load and publish data/registers (agreements, export-control events)
 	$(UV) run --frozen critmin run-registers

@@ -13,7 +13,8 @@ Quantities are kilograms, as the platform gives them (published tonnes x 1000, e
 get no file. Header language alternates by month (English, Chinese) and the by-partner files of every
 third month carry the ``Date of data`` column, so the demo exercises the reader's variants.
 
-Also writes ``data/sample/SOURCES.md``, which cites every figure. Run from the repository root:
+Also writes ``data/sample/SOURCES.md``'s magnet part, which cites every figure (the commodity
+tables' part is ``scripts/make_sample_tables.py``'s). Run from the repository root:
 ``python scripts/make_sample_data.py``. The output is deterministic.
 """
 
@@ -30,6 +31,8 @@ SAMPLE = ROOT / "data" / "sample"
 LANDING = SAMPLE / "landing" / "gacc" / "export"
 
 HS8 = "85051110"
+#: Where the commodity tables' part of SOURCES.md starts (written by make_sample_tables.py).
+TABLES_MARKER = "## GACC commodity tables"
 # GACC partner code and names for each destination in the published table (GACC code list).
 PARTNERS = {
     "US": ("502", "United States", "美国"),
@@ -153,7 +156,11 @@ def main() -> None:
             f"| {month} | {row['destination']} | {row['quantity_t']} | `{relative}` | {source} "
             f"| {row['source_note']} |"
         )
-    (SAMPLE / "SOURCES.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # The commodity tables' section is scripts/make_sample_tables.py's: kept as it is.
+    sources = SAMPLE / "SOURCES.md"
+    old = sources.read_text(encoding="utf-8") if sources.exists() else ""
+    tables = old[old.index(TABLES_MARKER) :] if TABLES_MARKER in old else ""
+    sources.write_text("\n".join(lines) + "\n" + ("\n" + tables if tables else ""), encoding="utf-8")
     print(f"wrote {len({p for _, _, p in citations})} files for {len(by_month)} months")
 
 

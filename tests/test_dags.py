@@ -55,13 +55,13 @@ def test_warehouse_writers_are_serialized(dagbag):
     order = [t.task_id for t in dag.topological_sort()]
     assert order[:7] == ["wait_for_files", "land", "gate_raw", *writers_in_order]
     assert set(order[7:]) == {"brief", "release_warehouse"}
-    for dag_id in ("customs_monthly", "registers"):  # every writer shares the one pool
+    for dag_id in ("customs_monthly", "commodity_tables", "registers"):  # every writer shares the one pool
         for task in dagbag.dags[dag_id].tasks:
             if task.task_id in writers:
                 assert task.pool == WAREHOUSE_POOL, (dag_id, task.task_id)
 
 
-@pytest.mark.parametrize("dag_id", ["customs_monthly", "registers"])
+@pytest.mark.parametrize("dag_id", ["customs_monthly", "commodity_tables", "registers"])
 def test_a_run_that_does_not_publish_puts_back_what_it_loaded_however_it_ends(dagbag, dag_id):
     """The load is the setup and release_warehouse its teardown: Airflow runs the teardown once
     everything between them is done, failed, skipped or marked failed by an operator."""

@@ -2,6 +2,7 @@
 
 critmin demo                 copy the sample downloads into the landing folder, run every month
 critmin run-month 2025-05    run customs_monthly for one data month (exit 1 if it fails)
+critmin run-tables 2025-04   run commodity_tables for one release month (GACC's headline tables)
 critmin show [--month M]     print a month's magnet exports from serving.duckdb
 critmin brief 2025-09        (re)write a month's brief from serving.duckdb
 critmin docs                 build the dbt docs site under $CRITMIN_HOME/docs/
@@ -38,25 +39,28 @@ if TYPE_CHECKING:
 
 SAMPLE_LANDING = Path("data") / "sample" / "landing"
 CUSTOMS_SOURCE = Path("gacc") / "export"
+TABLES_SOURCE = Path("gacc") / "tables"
 
 
-def copy_sample_landing(settings: Settings, sample: Path | None = None) -> list[str]:
-    """Copy the sample downloads into ``$CRITMIN_HOME/landing``; return the months, sorted.
+def copy_sample_landing(
+    settings: Settings, sample: Path | None = None, source: Path = CUSTOMS_SOURCE
+) -> list[str]:
+    """Copy a source's sample files into ``$CRITMIN_HOME/landing``; return the months, sorted.
 
     A file already there with the same name is left alone when identical, and never overwritten.
     """
     sample = sample or repo_root() / SAMPLE_LANDING
     months = set()
-    for source in sorted(sample.rglob("*.csv")):
-        relative = source.relative_to(sample)
+    for source_file in sorted((sample / source).rglob("*.*")):
+        relative = source_file.relative_to(sample)
         target = settings.paths.landing / relative
         months.add(relative.parent.name)
         if target.exists():
-            if not filecmp.cmp(source, target, shallow=False):
+            if not filecmp.cmp(source_file, target, shallow=False):
                 print(f"  kept your {target} (differs from the sample file)", file=sys.stderr)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+        shutil.copy2(source_file, target)
     return sorted(months)
 
 
@@ -115,6 +119,36 @@ def month_table(settings: Settings, month: Month | str | None = None) -> str:
     return "\n".join(lines)
 
 
+def headline_table(settings: Settings, month: Month | str | None = None) -> str:
+    """GACC's headline series (``marts.fct_commodity_trade``) for a month, from ``serving.duckdb``:
+    each single month and year to date ending in it."""
+    from critmin.serving import open_serving
+
+    paths = settings.paths
+    with open_serving(paths.serving_db) as serving:
+        if month is None:
+            latest = serving.execute(
+                "select strftime(max(period_end), '%Y-%m') from marts.fct_commodity_trade"
+            ).fetchone()
+            month = latest[0] if latest else None
+            if month is None:
+                return "marts.fct_commodity_trade is empty"
+        rows = serving.execute(
+            """
+            select commodity || ' ' || flow || 's', period_kind, quantity_t, mom_pct, yoy_pct,
+                   yoy_quantity_pct_printed, release_kind
+            from marts.fct_commodity_trade
+            where period_end = ?
+            order by series_id, period_kind desc
+            """,
+            [Month.parse(month).first_day],
+        ).fetchall()
+    header = ("series", "period", "tonnes", "m/m %", "y/y %", "y/y % printed", "release")
+    body = [(s, k, _format(t, 1), _format(m), _format(y), _format(p), r) for s, k, t, m, y, p, r in rows]
+    title = f"China's headline rare-earth trade (GACC commodity tables), {month}, from {paths.serving_db}"
+    return "\n".join([title, format_rows(header, body)])
+
+
 def _serving_identity(path: Path) -> tuple[int, int, int] | None:
     try:
         stat = path.stat()
@@ -123,11 +157,11 @@ def _serving_identity(path: Path) -> tuple[int, int, int] | None:
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
-def _run(settings: Settings, months: Sequence[Month | str]) -> int:
+def _run(settings: Settings, months: Sequence[Month | str], dag_id: str = "customs_monthly") -> int:
     from critmin.embedded import run_months
 
     before = _serving_identity(settings.paths.serving_db)
-    outcomes = run_months(settings, months)
+    outcomes = run_months(settings, months, dag_id=dag_id)
     failed = [o for o in outcomes if not o.ok]
     if failed or len(outcomes) < len(months):
         published = [o.month for o in outcomes if o.ok]
@@ -135,7 +169,7 @@ def _run(settings: Settings, months: Sequence[Month | str]) -> int:
             tasks = ", ".join(failed[0].failed_tasks) or "a task after publish"
             not_run = [str(m) for m in months[len(outcomes) :]]
             print(
-                f"customs_monthly {failed[0].month}: the month was published, then {tasks} failed."
+                f"{dag_id} {failed[0].month}: the month was published, then {tasks} failed."
                 + (f" Not run: {', '.join(not_run)}." if not_run else ""),
                 file=sys.stderr,
             )
@@ -146,7 +180,7 @@ def _run(settings: Settings, months: Sequence[Month | str]) -> int:
             state = f"serving.duckdb holds what this command published before ({', '.join(published)})"
         else:
             state = "serving.duckdb was replaced meanwhile by another run's publish, not by this one"
-        print(f"customs_monthly failed for {failed[0].month}: {state}.", file=sys.stderr)
+        print(f"{dag_id} failed for {failed[0].month}: {state}.", file=sys.stderr)
         return 1
     return 0
 
@@ -208,7 +242,7 @@ def _warehouse_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _embedded_command(parser: argparse.ArgumentParser, settings: Settings, args: argparse.Namespace) -> int:
-    """run-registers, demo and run-month: DAG runs in this process (critmin.embedded)."""
+    """run-registers, demo, run-month and run-tables: DAG runs in this process (critmin.embedded)."""
     from critmin.embedded import run_registers
 
     if args.command == "run-registers":
@@ -218,16 +252,26 @@ def _embedded_command(parser: argparse.ArgumentParser, settings: Settings, args:
             return 1
         months = copy_sample_landing(settings)
         print(f"Sample downloads copied to {settings.paths.landing / CUSTOMS_SOURCE} ({len(months)} months).")
-        status = _run(settings, months)
+        releases = copy_sample_landing(settings, source=TABLES_SOURCE)
+        tables = settings.paths.landing / TABLES_SOURCE
+        print(f"Sample tables copied to {tables} ({len(releases)} release months).")
+        status = _run(settings, months) or _run(settings, releases, "commodity_tables")
         if status == 0:
             print()
             print(month_table(settings))
+            print()
+            print(headline_table(settings))
         return status
     try:
         month = Month.parse(args.month)
         check_not_in_future(month, Month.of(date.today()))
     except (ValueError, InputError) as exc:
         parser.error(str(exc))
+    if args.command == "run-tables":
+        status = _run(settings, [month], "commodity_tables")
+        if status == 0:
+            print(headline_table(settings, month))
+        return status
     status = _run(settings, [month])
     if status == 0:
         print(month_table(settings, month))
@@ -242,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("demo", help="land the sample downloads and run every sample month")
     run_month = commands.add_parser("run-month", help="run customs_monthly for one data month")
     run_month.add_argument("month", help="data month, YYYY-MM")
+    run_tables = commands.add_parser("run-tables", help="run commodity_tables for one release month")
+    run_tables.add_argument("month", help="release month, YYYY-MM (the latest month the tables cover)")
     commands.add_parser("run-registers", help="validate, load and publish the registers")
     show = commands.add_parser("show", help="print a month's magnet exports from serving.duckdb")
     show.add_argument("--month", help="YYYY-MM (default: the latest month)")
@@ -275,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from critmin.local_airflow import serve
 
         return serve(settings, args.port)
-    if args.command in ("run-registers", "demo", "run-month"):
+    if args.command in ("run-registers", "demo", "run-month", "run-tables"):
         from critmin.embedded import AirflowRunningError, RunInterrupted
 
         try:

@@ -30,7 +30,10 @@ from critmin.warehouse.runs import REGISTERS, RunRef
 from critmin.warehouse.tables import (
     GACC_EXPORT_FILES,
     GACC_EXPORT_ROWS,
+    GACC_TABLE_FIGURES,
+    GACC_TABLE_FILES,
     LOADS,
+    PARTITIONED,
     QUALITY_RESULTS,
     REGISTER_SNAPSHOTS,
     REGISTER_TABLES,
@@ -73,16 +76,20 @@ class Unit:
 
 
 def unit_of(what: str) -> Unit:
-    """The unit named ``what``: ``registers``, or a customs data month ``YYYY-MM``."""
+    """The unit named ``what``: ``registers``, a customs data month ``YYYY-MM``, or a release
+    month of the commodity tables ``tables:YYYY-MM``."""
     own = (Part(QUALITY_RESULTS, "what = ?", (what,)), Part(LOADS, "what = ?", (what,)))
     if what == REGISTERS:
         return Unit(what, (*(Part(t, "true") for t in REGISTER_TABLES), *own), REGISTER_SNAPSHOTS)
-    day = Month.parse(what).first_day
-    partitions = (
-        Part(GACC_EXPORT_ROWS, "data_month = ?", (day,)),
-        Part(GACC_EXPORT_FILES, "data_month = ?", (day,)),
-    )
-    return Unit(what, (*partitions, *own))
+    prefix, _, month = what.rpartition(":")
+    tables, column = PARTITIONED[f"{prefix}:" if prefix else ""]
+    day = Month.parse(month).first_day
+    return Unit(what, (*(Part(table, f"{column} = ?", (day,)) for table in tables), *own))
+
+
+def tables_unit(month: Month) -> str:
+    """The record of loads' name for a release month of the commodity tables."""
+    return f"tables:{month}"
 
 
 def _exists(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -360,6 +367,37 @@ def customs_month_load(path: Path, month: Month, run: RunRef | None = None) -> I
     one transaction, as ``run``'s load. An exception in the block leaves the month as it was."""
     with begin_load(path, unit_of(str(month)), run) as connection:
         yield CustomsMonthLoad(connection, month)
+
+
+# --- commodity tables -----------------------------------------------------------------------------
+
+
+class TablesReleaseLoad:
+    """A release month's figures and tables being written, inside ``tables_release_load``."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, month: Month) -> None:
+        self.connection = connection
+        self.month = month
+        self.figures = 0
+
+    def add_figures(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        fixed = {"release_month": self.month.first_day}
+        insert_rows(self.connection, GACC_TABLE_FIGURES, [{**row, **fixed} for row in rows])
+        self.figures += len(rows)
+
+    def add_file(self, file: Mapping[str, Any]) -> None:
+        insert_rows(self.connection, GACC_TABLE_FILES, [{**file, "release_month": self.month.first_day}])
+
+    def record_results(self, results: Iterable[Mapping[str, Any]]) -> None:
+        _insert_results(self.connection, self.month.first_day, tables_unit(self.month), results)
+
+
+@contextmanager
+def tables_release_load(path: Path, month: Month, run: RunRef | None = None) -> Iterator[TablesReleaseLoad]:
+    """Replace a release month's commodity-table figures (and their gate results) with what the
+    block adds, in one transaction, as ``run``'s load."""
+    with begin_load(path, unit_of(tables_unit(month)), run) as connection:
+        yield TablesReleaseLoad(connection, month)
 
 
 # --- registers ------------------------------------------------------------------------------------

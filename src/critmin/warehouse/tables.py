@@ -4,6 +4,9 @@ from __future__ import annotations
 
 GACC_EXPORT_ROWS = "raw.gacc_export_rows"
 GACC_EXPORT_FILES = "raw.gacc_export_files"
+#: GACC's commodity tables: every catalogued figure each landed table prints, and the tables.
+GACC_TABLE_FIGURES = "raw.gacc_table_figures"
+GACC_TABLE_FILES = "raw.gacc_table_files"
 QUALITY_RESULTS = "audit.data_quality_results"
 #: The warehouse's own record of each load: for every data month (``YYYY-MM``) and for the
 #: registers, the run whose load is in place, when it passed its gates and when it was published.
@@ -57,6 +60,41 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("header_language", "varchar not null"),
         ("has_partner_column", "boolean not null"),
         ("value_currency", "varchar"),
+    ),
+    GACC_TABLE_FIGURES: (
+        ("release_month", "date not null"),
+        ("source_file_sha256", "varchar not null"),
+        ("source_line", "integer not null"),
+        ("table_kind", "varchar not null"),
+        ("flow", "varchar not null"),
+        ("series_id", "varchar not null"),
+        ("printed_as", "varchar not null"),
+        ("period_kind", "varchar not null"),
+        ("period_start", "date not null"),
+        ("period_end", "date not null"),
+        ("quantity", "decimal(18, 3)"),
+        ("quantity_decimals", "integer"),
+        ("value_printed", "decimal(24, 8)"),
+        ("value_unit", "varchar"),
+        ("value_currency", "varchar"),
+        ("value", "decimal(24, 2)"),
+        ("value_step", "decimal(24, 8)"),
+        ("yoy_quantity_pct", "decimal(12, 2)"),
+        ("yoy_value_pct", "decimal(12, 2)"),
+    ),
+    GACC_TABLE_FILES: (
+        ("release_month", "date not null"),
+        ("sha256", "varchar not null"),
+        ("original_name", "varchar not null"),
+        ("figures", "integer not null"),
+        ("landed_at", "timestamptz not null"),
+        ("landing_sequence", "integer not null"),
+        ("table_kind", "varchar not null"),
+        ("flow", "varchar not null"),
+        ("value_currency", "varchar not null"),
+        ("value_unit", "varchar not null"),
+        ("file_type", "varchar not null"),
+        ("title", "varchar not null"),
     ),
     "raw.register_agreements": (
         ("agreement_id", "varchar"),
@@ -146,11 +184,17 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 REGISTER_TABLES = tuple(name for name in TABLES if name.startswith("raw.register_"))
 #: Tables partitioned by ``data_month`` whose partition a customs load replaces.
 CUSTOMS_PARTITIONED = (GACC_EXPORT_ROWS, GACC_EXPORT_FILES)
+#: Tables partitioned by ``release_month`` whose partition a commodity tables load replaces.
+TABLES_PARTITIONED = (GACC_TABLE_FIGURES, GACC_TABLE_FILES)
+#: What a load of each partitioned source is called in the record of loads: a customs month is
+#: ``YYYY-MM``, a release month of the commodity tables ``tables:YYYY-MM``. Prefix -> (tables,
+#: partition column).
+PARTITIONED = {"": (CUSTOMS_PARTITIONED, "data_month"), "tables:": (TABLES_PARTITIONED, "release_month")}
 #: dbt snapshots of the registers (created by dbt, not here): a registers load keeps a copy, since
 #: a build that fails after the snapshot ran has recorded a version that never passed its gates.
 REGISTER_SNAPSHOTS = ("snapshots.snap_mineral_agreements",)
 #: Every table a put-back restores from its ``__before_load`` copy.
-BACKED_UP = (*CUSTOMS_PARTITIONED, *REGISTER_TABLES, QUALITY_RESULTS, LOADS)
+BACKED_UP = (*CUSTOMS_PARTITIONED, *TABLES_PARTITIONED, *REGISTER_TABLES, QUALITY_RESULTS, LOADS)
 
 
 def backup_of(table: str) -> str:

@@ -1,5 +1,7 @@
 {#- One row per calendar month from the first to the last month with any exports figure,
-    agreement or event: a missing exports figure stays NULL. -#}
+    agreement or event: a missing exports figure stays NULL. The headline rare-earth exports and
+    imports are the months GACC printed alone: a January-February printed as one period leaves
+    both months NULL (never split). -#}
 with
 
 exports as (
@@ -14,6 +16,18 @@ exports as (
     from {{ ref('fct_magnet_exports_monthly') }}
     where hs8_code in ({{ magnet_hs8_codes_sql() }})
     group by 1, 2
+
+),
+
+headline as (
+
+    select
+        period_start as month,
+        series_id,
+        quantity_t
+
+    from {{ ref('fct_commodity_trade') }}
+    where period_kind = 'month'
 
 ),
 
@@ -36,6 +50,8 @@ bounds as (
         max(month) as last_month
     from (
         select month from exports
+        union all
+        select month from headline
         union all
         select cast(date_trunc('month', announced_on) as date) from agreements
         union all
@@ -83,6 +99,8 @@ select
     months.month,
     world.quantity_t as exports_world_t,
     us.quantity_t as exports_us_t,
+    rare_earths_export.quantity_t as rare_earths_export_t,
+    rare_earths_import.quantity_t as rare_earths_import_t,
     coalesce(agreements_by_month.agreements_announced, 0) as agreements_announced,
     agreements_by_month.agreements_stated_usd,
     coalesce(agreements_by_month.agreements_without_stated_amount, 0) as agreements_without_stated_amount,
@@ -94,5 +112,9 @@ left join exports as world
     on months.month = world.month and world.partner_iso3 = 'WLD'
 left join exports as us
     on months.month = us.month and us.partner_iso3 = 'USA'
+left join headline as rare_earths_export
+    on months.month = rare_earths_export.month and rare_earths_export.series_id = 'rare_earths_export'
+left join headline as rare_earths_import
+    on months.month = rare_earths_import.month and rare_earths_import.series_id = 'rare_earths_import'
 left join agreements_by_month on months.month = agreements_by_month.month
 left join events_by_month on months.month = events_by_month.month
