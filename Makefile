@@ -48,13 +48,13 @@ bi-clients: $(BI_STAMPS) ## Install the BI client environments the tests use (Du
 demo: $(VENV_STAMP) ## Land the sample downloads and run customs_monthly for every sample month
 	$(UV) run --frozen critmin demo
 
-run-month: $(VENV_STAMP) ## Run customs_monthly for one data month: make run-month MONTH=2025-05
-	@test -n "$(MONTH)" || { echo "usage: make run-month MONTH=YYYY-MM"; exit 2; }
-	$(UV) run --frozen critmin run-month $(MONTH)
+run-month: $(VENV_STAMP) ## Run customs_monthly for one data month: make run-month MONTH=2025-05 [BACKFILL=1]
+	@test -n "$(MONTH)" || { echo "usage: make run-month MONTH=YYYY-MM [BACKFILL=1]"; exit 2; }
+	$(UV) run --frozen critmin run-month $(MONTH) $(if $(BACKFILL),--backfill)
 
 run-tables: $(VENV_STAMP) ## Run commodity_tables for one release month (GACC's headline rare-earth tables): make run-tables MONTH=2025-04
-	@test -n "$(MONTH)" || { echo "usage: make run-tables MONTH=YYYY-MM"; exit 2; }
-	$(UV) run --frozen critmin run-tables $(MONTH)
+	@test -n "$(MONTH)" || { echo "usage: make run-tables MONTH=YYYY-MM [BACKFILL=1]"; exit 2; }
+	$(UV) run --frozen critmin run-tables $(MONTH) $(if $(BACKFILL),--backfill)
 
 run-registers: $(VENV_STAMP) ## Validate, load and publish data/registers (agreements, export-control events)
 	$(UV) run --frozen critmin run-registers

@@ -101,7 +101,15 @@ class WaitForFiles(BaseSensorOperator):
             type=["null", "string"],
             pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
             description="Data month YYYY-MM; empty: the month before the run's logical date.",
-        )
+        ),
+        "backfill": Param(
+            False,
+            type="boolean",
+            description=(
+                "Add earlier releases to the history: land files released before one already landed for "
+                "the month (their dates in release_dates.csv). An Airflow backfill run is one."
+            ),
+        ),
     },
     tags=["critmin", "customs", "gacc"],
     doc_md=__doc__,
@@ -121,7 +129,7 @@ def customs_monthly():
         from critmin.steps.tasks import run
 
         month = steps.month_of_run(context)
-        run(steps.land, month, steps.latest_month_of_run(context))
+        run(steps.land, month, steps.latest_month_of_run(context), steps.is_backfill(context))
         return str(month)
 
     @task

@@ -13,6 +13,11 @@ Quantities are kilograms, as the platform gives them (published tonnes x 1000, e
 get no file. Header language alternates by month (English, Chinese) and the by-partner files of every
 third month carry the ``Date of data`` column, so the demo exercises the reader's variants.
 
+Each month's folder also gets ``release_dates.csv`` (``critmin.sources.releases``): the platform
+gives no release day, so each file is dated by a stated rule and marked ``supplied``: the 20th of
+the next month, around when GACC publishes a month's breakdown by partner (the press stories of
+the June and July 2025 figures are dated 20 July and 20 August 2025).
+
 Also writes ``data/sample/SOURCES.md``'s magnet part, which cites every figure (the commodity
 tables' part is ``scripts/make_sample_tables.py``'s). Run from the repository root:
 ``python scripts/make_sample_data.py``. The output is deterministic.
@@ -90,6 +95,24 @@ def kilograms(tonnes: str) -> str:
     return str(int(kg))
 
 
+def release_day(month: str) -> str:
+    """The day a month's download is dated by: the 20th of the next month (supplied)."""
+    year, m = int(month[:4]), int(month[5:])
+    year, m = (year + 1, 1) if m == 12 else (year, m + 1)
+    return f"{year:04d}-{m:02d}-20"
+
+
+def write_release_dates(folder: Path, month: str, files: list[str]) -> None:
+    note = (
+        "the platform gives no day: the 20th of the next month, around when GACC publishes a month by partner"
+    )
+    with (folder / "release_dates.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["file", "released_on", "basis", "note"])
+        for name in sorted(files):
+            writer.writerow([name, release_day(month), "supplied", note])
+
+
 def main() -> None:
     with PUBLISHED.open(encoding="utf-8", newline="") as handle:
         published = [row for row in csv.DictReader(handle) if row["hs8_code"] == HS8]
@@ -99,6 +122,7 @@ def main() -> None:
 
     citations = []
     for index, month in enumerate(sorted(by_month)):
+        folder_files: list[str] = []
         language = "en" if index % 2 == 0 else "zh"
         with_month = index % 3 == 0
         h = HEADERS[language]
@@ -114,6 +138,7 @@ def main() -> None:
             cells += ["0", "?", "?"]
             path = folder / f"{HS8}_world.csv"
             write_gacc_csv(path, header, [cells])
+            folder_files.append(path.name)
             citations.append((month, row, path))
 
         if partners:
@@ -133,6 +158,8 @@ def main() -> None:
                 rows.append(cells)
                 citations.append((month, row, path))
             write_gacc_csv(path, header, rows)
+            folder_files.append(path.name)
+        write_release_dates(folder, month, folder_files)
 
     lines = [
         "# Sources of the sample data",
@@ -143,6 +170,8 @@ def main() -> None:
         "`data/reference/published_magnet_exports.csv`; do not edit them by hand.",
         "Quantities are kilograms (published tonnes x 1000); values are `?` (not published).",
         "Months and destinations with no published figure have no row and no file: they stay missing.",
+        "Each month's `release_dates.csv` dates its files by a stated rule, marked `supplied` (the",
+        "platform gives no day): the 20th of the next month, around when GACC publishes a month by partner.",
         "",
         "| month | destination | tonnes | file | source | note |",
         "|---|---|---|---|---|---|",

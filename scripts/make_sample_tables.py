@@ -13,6 +13,16 @@ the most precise press figure of the month and of the year to date, with the yea
 where the press printed it, each citing its press row. Press rows whose note starts ``conflict:``
 are never used.
 
+Each release month's folder also gets ``release_dates.csv``: the day each table was released,
+as critmin records it (``critmin.sources.releases``). A flash's date is GACC's where the reference
+gives it (``publisher``). Where it does not, a day is supplied by a stated rule and marked
+``supplied``: a flash GACC released together with the other flow's flash of the month takes that
+flash's day (for Jan-Feb 2024, the import flash's day in its public parse's file name); the
+Jan-Feb 2025 export flash takes the day in its own public parse's file name; the
+import flash of December 2023, with no partner, the 14th of the next month (the latest day
+GACC's flashes came out); tables 13/14, whose day GACC never gives, the 18th of the next month (the
+one dated example, the May 2026 bulletin of 18 June 2026; not confirmed).
+
 Workbooks (.xls, Excel 97) are written with xlwt, a test and sample tool only (the pipeline reads
 them with python-calamine); the December 2025 export flash, which GACC published as a web page
 only, is an HTML table. Also writes the commodity tables' part of ``data/sample/SOURCES.md``.
@@ -35,6 +45,22 @@ PRESS = REFERENCE / "published_rare_earth_trade.csv"
 LANDING = ROOT / "data" / "sample" / "landing" / "gacc" / "tables"
 SOURCES = ROOT / "data" / "sample" / "SOURCES.md"
 MARKER = "## GACC commodity tables"
+#: Release days documented outside the reference table (FORMAT-major-commodities.md, "Release
+#: timing": the public parse's file names), with what they rest on.
+DOCUMENTED_DAYS = {
+    ("export", "flash", "2024-02"): (
+        "2024-03-07",
+        "supplied",
+        "no day given: the day of the Jan-Feb 2024 import flash, which GACC releases with it (public parse's "
+        "file name 2024-03-07_2024年1至2月全国进口…, FORMAT-major-commodities.md)",
+    ),
+    ("export", "flash", "2025-02"): (
+        "2025-03-07",
+        "publisher",
+        "GACC's day, from the public parse's file name 2025-03-07_2025年1至2月全国出口… "
+        "(FORMAT-major-commodities.md)",
+    ),
+}
 #: Releases GACC published as a web page only.
 HTML_RELEASES = {("export", "flash", "2025-12")}
 FOOTNOTE = "注：1. 带*号的商品含其下列出的商品。2. 商品范围以海关统计重点商品目录为准。"
@@ -278,6 +304,61 @@ def _write_html(release: Release, path: Path) -> None:
 # --- sources --------------------------------------------------------------------------------------
 
 
+def _next_month(month: str, day: int) -> str:
+    year, m = int(month[:4]), int(month[5:])
+    year, m = (year + 1, 1) if m == 12 else (year, m + 1)
+    return f"{year:04d}-{m:02d}-{day:02d}"
+
+
+def _release_dates(releases: list[Release]) -> dict[tuple[str, str, str], tuple[str, str, str]]:
+    """(flow, kind, month) -> (released_on, basis, note), by the rules of the module's docstring."""
+    given: dict[tuple[str, str], str] = {}
+    with TABLE_FIGURES.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["release_kind"] == "flash" and row["release_date"]:
+                given[(row["flow"], row["release_month"])] = row["release_date"]
+    dates = {}
+    for r in releases:
+        key = (r.flow, r.kind, r.month)
+        other = given.get(("import" if r.flow == "export" else "export", r.month))
+        if r.kind == "monthly_table":
+            dates[key] = (
+                _next_month(r.month, 18),
+                "supplied",
+                "GACC gives no day for tables 13/14: the 18th of the next month, as the one dated example "
+                "(the May 2026 bulletin, 18 June 2026); not confirmed",
+            )
+        elif (r.flow, r.month) in given:
+            dates[key] = (
+                given[(r.flow, r.month)],
+                "publisher",
+                "GACC's day, as the reference table gives it",
+            )
+        elif key in DOCUMENTED_DAYS:
+            dates[key] = DOCUMENTED_DAYS[key]
+        elif other:
+            flow = "import" if r.flow == "export" else "export"
+            dates[key] = (
+                other,
+                "supplied",
+                f"no day given: the day of the {flow} flash of the month, which GACC releases with it",
+            )
+        else:
+            dates[key] = (
+                _next_month(r.month, 14),
+                "supplied",
+                "no day given: the 14th of the next month, the latest day GACC's flashes came out",
+            )
+    return dates
+
+
+def _write_release_dates(folder: Path, lines: list[tuple[str, str, str, str]]) -> None:
+    with (folder / "release_dates.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["file", "released_on", "basis", "note"])
+        writer.writerows(sorted(lines))
+
+
 def _sources(releases: list[Release]) -> str:
     lines = [
         MARKER,
@@ -290,9 +371,14 @@ def _sources(releases: list[Release]) -> str:
         "`data/reference/rare_earth/published_rare_earth_trade.csv` (press reports of those flashes).",
         "Every other cell is `-`: not published here, never estimated. Do not edit the files by hand.",
         "",
-        "| release | file | figures | source |",
-        "|---|---|---|---|",
+        "Each release month's `release_dates.csv` gives the day each table was released: GACC's",
+        "(`publisher`) where the reference has it, otherwise a day supplied by the stated rule in its",
+        "note (`supplied`: never shown as GACC's). GACC gives no day for tables 13/14.",
+        "",
+        "| release | released | file | figures | source |",
+        "|---|---|---|---|---|",
     ]
+    dates = _release_dates(releases)
     for release in releases:
         table = "table 13" if release.flow == "export" else "table 14"
         kind = "flash" if release.kind == "flash" else table
@@ -306,7 +392,9 @@ def _sources(releases: list[Release]) -> str:
         press = " (press)" if release.from_press else ""
         path = f"`landing/gacc/tables/{release.month}/{release.file_name}`"
         name = f"{release.flow} {kind} {release.month}{press}"
-        lines.append(f"| {name} | {path} | {', '.join(printed)} | {cited} |")
+        day, basis, _ = dates[(release.flow, release.kind, release.month)]
+        released = day if basis == "publisher" else f"{day} (supplied)"
+        lines.append(f"| {name} | {released} | {path} | {', '.join(printed)} | {cited} |")
     return "\n".join(lines) + "\n"
 
 
@@ -316,11 +404,18 @@ def main() -> None:
     if LANDING.exists():
         shutil.rmtree(LANDING)
     ordered = sorted(releases.values(), key=lambda r: (r.month, r.flow, r.kind))
+    dates = _release_dates(ordered)
+    by_folder: dict[Path, list[tuple[str, str, str, str]]] = {}
     for release in ordered:
         folder = LANDING / release.month
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / release.file_name
         (_write_html if path.suffix == ".html" else _write_xls)(release, path)
+        by_folder.setdefault(folder, []).append(
+            (release.file_name, *dates[(release.flow, release.kind, release.month)])
+        )
+    for folder, lines in by_folder.items():
+        _write_release_dates(folder, lines)
     text = SOURCES.read_text(encoding="utf-8") if SOURCES.exists() else ""
     kept = text.split(MARKER)[0].rstrip("\n")
     SOURCES.write_text((kept + "\n\n" if kept else "") + _sources(ordered), encoding="utf-8")

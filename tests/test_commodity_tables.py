@@ -192,6 +192,125 @@ def test_a_combined_january_february_leaves_both_months_and_their_changes_empty(
     assert march_2024[0] is not None, "February 2024 was printed alone by table 13"
 
 
+# --- vintages: every release kept ------------------------------------------------------------------
+
+
+def _revisions(settings: Settings, series: str, start: str) -> list[tuple]:
+    return _query(
+        settings,
+        "select strftime(period_end, '%Y-%m'), first_figure, first_released_on, latest_figure, "
+        "latest_released_on, change, is_first_release_date_supplied, is_latest_release_date_supplied "
+        "from marts.fct_trade_revisions where series_id = ? and measure = 'quantity_t' "
+        "and period_kind = 'ytd' and period_start = ? order by period_end",
+        [series, start],
+    )
+
+
+def test_the_2026_flashes_revisions_of_2025_exports_keep_both_values_and_both_days(every_release):
+    """GACC's March-June 2026 export flashes restate 2025's January-March..January-June by +0.120 t:
+    each is a revision, with the figure and day of the first printing and of the restatement."""
+    from datetime import date
+
+    revisions = _revisions(every_release, "rare_earths_export", "2025-01-01")
+    assert [(row[0], row[5]) for row in revisions] == [
+        ("2025-03", Decimal("0.120000")),
+        ("2025-04", Decimal("0.120000")),
+        ("2025-05", Decimal("0.120000")),
+        ("2025-06", Decimal("0.120000")),
+    ]
+    june = revisions[-1]
+    assert june[1:5] == (
+        Decimal("32569.160000"),
+        date(2025, 7, 14),
+        Decimal("32569.280000"),
+        date(2026, 7, 14),
+    )
+    assert june[6:] == (False, False), "both days are GACC's own"
+    # the figure as known on a day between the two releases, and after the second
+    known = {
+        day: _query(
+            every_release,
+            "select figure from marts.fct_trade_vintages where series_id = 'rare_earths_export' "
+            "and measure = 'quantity_t' and period_kind = 'ytd' and period_start = '2025-01-01' "
+            "and period_end = '2025-06-01' and realtime_start <= ? and ? < realtime_end",
+            [day, day],
+        )
+        for day in (date(2025, 7, 13), date(2026, 1, 1), date(2026, 7, 14))
+    }
+    assert known == {
+        date(2025, 7, 13): [],
+        date(2026, 1, 1): [(Decimal("32569.160000"),)],
+        date(2026, 7, 14): [(Decimal("32569.280000"),)],
+    }
+
+
+def test_the_2024_import_chain_gap_and_its_restatement(every_release):
+    """The December 2024 import flash prints the year 1.531 t below January-November plus December;
+    the December 2025 flash restates the year as 132,928.8 t."""
+    from datetime import date
+
+    (first,) = _query(
+        every_release,
+        "select quantity_t, ytd_chain_gap_t, first_released_on, release_kind, is_release_date_supplied "
+        "from marts.fct_commodity_trade_first_release where series_id = 'rare_earths_import' "
+        "and period_kind = 'ytd' and period_start = '2024-01-01' and period_end = '2024-12-01'",
+    )
+    assert first == (Decimal("132931.016"), Decimal("-1.531"), date(2025, 1, 13), "flash", False)
+    year_2024 = [
+        row for row in _revisions(every_release, "rare_earths_import", "2024-01-01") if row[0] == "2024-12"
+    ]
+    assert year_2024 == [
+        (
+            "2024-12",
+            Decimal("132931.016000"),
+            date(2025, 1, 13),
+            Decimal("132928.800000"),
+            date(2026, 1, 14),
+            Decimal("-2.216000"),
+            False,
+            False,
+        )
+    ]
+
+
+def test_a_monthly_table_repeating_a_flash_in_whole_tonnes_adds_no_vintage(every_release):
+    """Table 13 of June 2025 prints the flash's month and year to date rounded: the same figures."""
+    rows = _query(
+        every_release,
+        "select period_kind, count(*), min(release_kind) from marts.fct_trade_vintages "
+        "where series_id = 'rare_earths_export' and measure = 'quantity_t' and period_end = '2025-06-01' "
+        "and period_start in ('2025-01-01', '2025-06-01') group by all order by 1",
+    )
+    assert rows == [("month", 1, "flash"), ("ytd", 2, "flash")], (
+        "the ytd's second vintage is the 2026 revision"
+    )
+
+
+def test_the_latest_vintages_are_exactly_the_figures_that_stand_today(every_release):
+    for measure, column in (("quantity_t", "quantity_t"), ("value_cny", "value_cny")):
+        differing = _query(
+            every_release,
+            f"""
+            select * from marts.fct_commodity_trade as today
+            full join (
+                select * from marts.fct_trade_vintages
+                where hs8_code is null and measure = '{measure}' and realtime_end = '9999-12-31'
+            ) as open
+                on today.series_id = open.series_id and today.period_kind = open.period_kind
+                and today.period_start = open.period_start and today.period_end = open.period_end
+            where today.{column} is distinct from open.figure
+            """,
+        )
+        assert differing == [], measure
+    supplied = _query(
+        every_release,
+        "select distinct release_kind, release_date_basis from marts.fct_trade_vintages "
+        "where hs8_code is null and is_release_date_supplied order by all",
+    )
+    assert ("monthly_table", "supplied") in supplied, "GACC gives no day for tables 13/14"
+    assert all(basis != "publisher" for _, basis in supplied)
+
+
 def test_the_worked_query_sets_rare_earth_trade_against_the_export_controls(every_release):
     from critmin import analyses
 

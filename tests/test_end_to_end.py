@@ -14,7 +14,14 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 import pytest
 from bi_clients import STATE_SQL, VERSIONS, Poller, run_client
-from conftest import SESSION_DIR, land_sample_month, published_figures, sample_months, settings_for
+from conftest import (
+    SAMPLE_LANDING,
+    SESSION_DIR,
+    land_sample_month,
+    published_figures,
+    sample_months,
+    settings_for,
+)
 
 from critmin import brief
 from critmin.cli import month_table
@@ -260,6 +267,49 @@ def test_the_demo_wrote_the_brief_of_every_month_whole(demo):
     assert "| United States | 420.5 | -28.7 |" in markdown
 
 
+def test_every_brief_the_demo_wrote_reads_the_same_as_of_its_day(demo):
+    """A brief is written as of the day of its month's latest release (printed under its title):
+    re-read as of that day, after every later release was published, it says the same; and the
+    dbt macro as_of of that day gives the tonnes its sentences state."""
+    from datetime import datetime
+
+    from critmin.analyses import compile_analyses
+    from critmin.brief.model import format_tonnes
+
+    paths, _ = demo
+    placeholder = "1999-12-31"
+    (sql,) = compile_analyses(settings_for(paths), ["trade_as_of"], {"as_of": placeholder}).values()
+    written = sorted(paths.briefs.glob("*.md"))
+    assert len(written) >= len(sample_months())
+    with duckdb.connect(str(paths.serving_db), read_only=True) as con:
+        for markdown in written:
+            text = markdown.read_text(encoding="utf-8")
+            found = re.search(r"^\*Figures as published by (\d+ \w+ \d{4})\.\*$", text, re.MULTILINE)
+            assert found, f"{markdown.name} says which day its figures are as of"
+            day = datetime.strptime(found[1], "%d %B %Y").date()
+            again = brief.read_brief(paths.serving_db, markdown.stem, as_of=day)
+            assert again.as_of == day
+            for sentence in again.sentences:
+                assert brief.markdown_escape(sentence) in text, (markdown.name, sentence)
+            month = Month.parse(markdown.stem).first_day
+            known = con.execute(
+                "select partner_code, series_id, period_kind, figure "
+                f"from ({sql.replace(placeholder, day.isoformat())}) "
+                "where period_end = ? and measure = 'quantity_t' and period_kind in ('month', 'jan_feb') "
+                "and (partner_code is null or partner_code = '000')",
+                [month],
+            ).fetchall()
+            assert known, markdown.name
+            for partner, series, kind, tonnes in known:
+                if (
+                    partner is None
+                    and kind == "jan_feb"
+                    and any(s == series and k == "month" for _, s, k, _ in known)
+                ):
+                    continue  # the brief tells the single month
+                assert format_tonnes(Decimal(str(tonnes))) in text, (markdown.name, series, tonnes)
+
+
 def test_the_september_2025_brief_says_what_the_marts_say(demo):
     paths, _ = demo
     text = " ".join(brief.read_brief(paths.serving_db, "2025-09").sentences)
@@ -299,7 +349,10 @@ def test_the_brief_lists_the_export_control_events_near_its_month(demo):
 
 def test_a_brief_whose_comparison_months_are_missing_says_so_and_gives_no_change(demo):
     paths, _ = demo
-    text = " ".join(brief.read_brief(paths.serving_db, "2025-04").sentences)
+    april = brief.read_brief(paths.serving_db, "2025-04")
+    assert april.headline, "the headline series lead (and have their own changes: GACC printed March)"
+    magnets = april.paragraphs[1:3]  # the total, the United States
+    text = " ".join(sentence for paragraph in magnets for sentence in paragraph)
     assert "No figure was published for March 2025, so no month-over-month change is given." in text
     assert "No figure was published for April 2024, so no year-over-year change is given." in text
     assert "No figure for exports to the United States was published for April 2025." in text
@@ -309,8 +362,8 @@ def test_a_brief_whose_comparison_months_are_missing_says_so_and_gives_no_change
 
 def test_a_brief_of_a_month_not_in_serving_is_refused(demo, tmp_path):
     paths, _ = demo
-    with pytest.raises(brief.BriefError, match=r"2025-03 is not in .*months published: .*2025-04"):
-        brief.write_brief(paths.serving_db, tmp_path / "briefs", "2025-03")
+    with pytest.raises(brief.BriefError, match=r"2023-09 is not in .*months published: 2023-10, .*2025-04"):
+        brief.write_brief(paths.serving_db, tmp_path / "briefs", "2023-09")
     assert not (tmp_path / "briefs").exists()
 
 
@@ -404,7 +457,11 @@ def test_the_demo_passes_every_critical_check_and_may_2025_is_a_warning(demo):
         ).fetchall()
         checked_months = con.execute(
             "select distinct strftime(month, '%Y-%m') from marts.data_quality_results "
-            "where dataset not like 'register%' order by 1"
+            "where dataset like 'gacc_export%' or dataset like 'fct_magnet%' order by 1"
+        ).fetchall()
+        checked_releases = con.execute(
+            "select distinct strftime(month, '%Y-%m') from marts.data_quality_results "
+            "where dataset like 'gacc_table%' order by 1"
         ).fetchall()
         may_swing = con.execute(
             "select success from marts.data_quality_results where month = '2025-05-01' "
@@ -416,6 +473,8 @@ def test_the_demo_passes_every_critical_check_and_may_2025_is_a_warning(demo):
         ).fetchall()
     assert failed_critical == []
     assert [m for (m,) in checked_months] == sample_months()
+    tables = sorted(p.name for p in (SAMPLE_LANDING / "gacc" / "tables").iterdir() if p.is_dir())
+    assert [m for (m,) in checked_releases] == tables
     assert may_swing == [(False,)]
     assert may_failures == [("mom_swing_within_50_pct", "warning")], "May 2025 is a warning, nothing else"
     # The registers come first in the demo: the warning names the export-control events near the

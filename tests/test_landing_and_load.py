@@ -13,6 +13,7 @@ from critmin.errors import InputError, QualityGateError
 from critmin.months import Month
 from critmin.raw_zone import RawZone, sha256_of
 from critmin.settings import Settings
+from critmin.sources.landing import candidates
 from critmin.steps import customs_monthly as steps
 
 
@@ -40,18 +41,23 @@ def _manifest_lines(paths) -> list[dict]:
 
 
 def _rows(paths, month=None):
+    """The loaded rows of the files' current versions (the month's rows as they stand)."""
     with duckdb.connect(str(paths.warehouse_db), read_only=True) as con:
-        where = f"where data_month = '{month}-01'" if month else ""
+        where = f"and r.data_month = '{month}-01'" if month else ""
         return con.execute(
-            f"select data_month, hs8_code, partner_code, quantity, source_file_sha256, source_line "
-            f"from raw.gacc_export_rows {where} order by all"
+            "select r.data_month, r.hs8_code, r.partner_code, r.quantity, r.source_file_sha256, "
+            "r.source_line "
+            f"from raw.gacc_export_rows r join raw.gacc_export_files f "
+            f"on r.data_month = f.data_month and r.source_file_sha256 = f.sha256 "
+            f"where f.is_current {where} order by all"
         ).fetchall()
 
 
 def test_landing_copies_into_content_addressed_read_only_objects(settings, paths):
     folder = land_sample_month(paths, "2025-09")
     landed = land_month(settings, "2025-09")
-    assert sorted(f.entry.original_name for f in landed) == sorted(p.name for p in folder.iterdir())
+    assert sorted(f.entry.original_name for f in landed) == sorted(p.name for p in candidates(folder))
+    assert "release_dates.csv" in {p.name for p in folder.iterdir()}, "the folder says when they came out"
     for item in landed:
         stored = paths.raw / item.entry.object_path
         assert stored.name.startswith(item.entry.sha256)

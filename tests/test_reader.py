@@ -37,6 +37,11 @@ FULL_DIMENSIONS = {
     "supplementary_unit",
 }
 
+#: The sample downloads (each month's release_dates.csv says when they were released).
+SAMPLE_DOWNLOADS = sorted(
+    p for p in (SAMPLE_LANDING / "gacc" / "export").rglob("*.csv") if p.name != "release_dates.csv"
+)
+
 
 def test_chinese_full_download_with_yuan_values():
     path = FORMAT_SAMPLES / "chinese-full.csv"
@@ -91,7 +96,7 @@ def test_commodity_only_download_has_no_dimensions():
 
 @pytest.mark.parametrize(
     "path",
-    sorted((SAMPLE_LANDING / "gacc" / "export").rglob("*.csv")),
+    SAMPLE_DOWNLOADS,
     ids=lambda p: f"{p.parent.name}/{p.name}",
 )
 def test_every_sample_file_reads_and_holds_the_published_figures(path):
@@ -109,7 +114,7 @@ def test_every_sample_file_reads_and_holds_the_published_figures(path):
 
 
 def test_sample_files_use_both_header_languages():
-    languages = {read_layout(path).language for path in (SAMPLE_LANDING / "gacc" / "export").rglob("*.csv")}
+    languages = {read_layout(path).language for path in SAMPLE_DOWNLOADS}
     assert languages == {"en", "zh"}
 
 
@@ -303,7 +308,7 @@ def _assert_agree(path) -> list[GaccRecord] | None:
 
 GOOD_FILES = [
     *sorted(FORMAT_SAMPLES.glob("*.csv")),
-    *sorted((SAMPLE_LANDING / "gacc" / "export").rglob("*.csv")),
+    *SAMPLE_DOWNLOADS,
 ]
 
 

@@ -4,7 +4,7 @@ critmin demo                 copy the sample downloads into the landing folder, 
 critmin run-month 2025-05    run customs_monthly for one data month (exit 1 if it fails)
 critmin run-tables 2025-04   run commodity_tables for one release month (GACC's headline tables)
 critmin show [--month M]     print a month's magnet exports from serving.duckdb
-critmin brief 2025-09        (re)write a month's brief from serving.duckdb
+critmin brief 2025-09        (re)write a month's brief from serving.duckdb (--as-of DAY: as it read then)
 critmin docs                 build the dbt docs site under $CRITMIN_HOME/docs/
 critmin analysis [NAME]      run a worked query of dbt_project/analyses/ on serving.duckdb
 critmin airflow [--port P]   Airflow's UI, scheduler and REST API on this machine, until Ctrl-C
@@ -157,11 +157,17 @@ def _serving_identity(path: Path) -> tuple[int, int, int] | None:
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
-def _run(settings: Settings, months: Sequence[Month | str], dag_id: str = "customs_monthly") -> int:
+def _run(
+    settings: Settings,
+    months: Sequence[Month | str],
+    dag_id: str = "customs_monthly",
+    *,
+    backfill: bool = False,
+) -> int:
     from critmin.embedded import run_months
 
     before = _serving_identity(settings.paths.serving_db)
-    outcomes = run_months(settings, months, dag_id=dag_id)
+    outcomes = run_months(settings, months, dag_id=dag_id, backfill=backfill)
     failed = [o for o in outcomes if not o.ok]
     if failed or len(outcomes) < len(months):
         published = [o.month for o in outcomes if o.ok]
@@ -268,14 +274,19 @@ def _embedded_command(parser: argparse.ArgumentParser, settings: Settings, args:
     except (ValueError, InputError) as exc:
         parser.error(str(exc))
     if args.command == "run-tables":
-        status = _run(settings, [month], "commodity_tables")
+        status = _run(settings, [month], "commodity_tables", backfill=args.backfill)
         if status == 0:
             print(headline_table(settings, month))
         return status
-    status = _run(settings, [month])
+    status = _run(settings, [month], backfill=args.backfill)
     if status == 0:
         print(month_table(settings, month))
     return status
+
+
+BACKFILL_HELP = (
+    "add earlier releases to the history: land files released before one already landed for the month"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -286,13 +297,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("demo", help="land the sample downloads and run every sample month")
     run_month = commands.add_parser("run-month", help="run customs_monthly for one data month")
     run_month.add_argument("month", help="data month, YYYY-MM")
+    run_month.add_argument(
+        "--backfill",
+        action="store_true",
+        help=BACKFILL_HELP,
+    )
     run_tables = commands.add_parser("run-tables", help="run commodity_tables for one release month")
     run_tables.add_argument("month", help="release month, YYYY-MM (the latest month the tables cover)")
+    run_tables.add_argument(
+        "--backfill",
+        action="store_true",
+        help=BACKFILL_HELP,
+    )
     commands.add_parser("run-registers", help="validate, load and publish the registers")
     show = commands.add_parser("show", help="print a month's magnet exports from serving.duckdb")
     show.add_argument("--month", help="YYYY-MM (default: the latest month)")
     brief = commands.add_parser("brief", help="(re)write a month's brief from serving.duckdb")
     brief.add_argument("month", help="data month, YYYY-MM")
+    brief.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        help="YYYY-MM-DD: the brief as it read on that day (written to briefs/as-of-YYYY-MM-DD/)",
+    )
     commands.add_parser("docs", help="build the dbt docs site under $CRITMIN_HOME/docs/dbt/")
     analysis = commands.add_parser("analysis", help="run a worked query of dbt_project/analyses/")
     analysis.add_argument("name", nargs="?", help="the analysis (none: list them)")
@@ -349,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "brief":
             from critmin.steps.customs_monthly import brief as write_brief
 
-            for written in write_brief(settings, Month.parse(args.month)):
+            for written in write_brief(settings, Month.parse(args.month), args.as_of):
                 print(written)
             return 0
         if args.command == "docs":

@@ -510,8 +510,10 @@ def run_months(
     dag_id: str = "customs_monthly",
     report: Callable[[str], None] = print,
     stop_on_failure: bool = True,
+    backfill: bool = False,
 ) -> list[RunOutcome]:
-    """Run the DAG once per month, in the order given, in this process."""
+    """Run the DAG once per month, in the order given, in this process; ``backfill`` adds earlier
+    releases to the months' history (the DAGs' param ``backfill``)."""
     parsed = [Month.parse(m) for m in months]
     hint = json.dumps({"month": str(parsed[0]) if len(parsed) == 1 else "YYYY-MM"})
     with not_served_by_local_airflow(settings, dag_id, hint):
@@ -526,7 +528,7 @@ def run_months(
                 log_file = run_log_file(settings, dag_id, str(month))
                 counter = f"[{index:>{width}}/{len(parsed)}] {dag_id} {month}"
                 try:
-                    conf = {"month": str(month)}
+                    conf = {"month": str(month), "backfill": backfill}
                     outcome = _run_once(settings, dag, logical_date, conf, str(month), log_file)
                 except RunInterrupted as interrupted:
                     report(f"{counter}: interrupted  (log: {log_file})")

@@ -9,6 +9,13 @@ A quality gate that refuses a version appends a ``quarantined`` row for it: that
 being current, the file name falls back to its previously accepted version (if any), and the
 month's other files are unaffected.
 
+Each version also records its **release**: the day its publisher released it (``released_on``) and
+how that day is known (``release_date_basis``): ``publisher`` (the publisher gives it), ``supplied``
+(a day the user named in the month's ``release_dates.csv``) or ``landing`` (the day it was landed,
+when nothing else says). Versions of a file name are ordered by release date (then by landing), so
+an earlier release landed later (a backfill) takes its place in the history without replacing the
+current version. Rows written before releases were recorded are dated by their landing.
+
 The raw zone is the source of truth: the warehouse can always be rebuilt from it.
 """
 
@@ -21,7 +28,7 @@ import os
 import shutil
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,9 +50,25 @@ class ManifestEntry:
     object_path: str  # relative to the raw zone
     sequence: int  # 1, 2, 3...: the order of landing, exact where landed_at ties
     status: str = "landed"  # or "quarantined"
+    released_on: str | None = None  # "YYYY-MM-DD"; None in rows from before releases were recorded
+    release_date_basis: str | None = None  # "publisher", "supplied" or "landing"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @property
+    def release_date(self) -> date:
+        """The day this version was released (its landing day when no other is recorded)."""
+        return date.fromisoformat(self.released_on or self.landed_at[:10])
+
+    @property
+    def date_basis(self) -> str:
+        return self.release_date_basis or "landing"
+
+    @property
+    def release_order(self) -> tuple[date, int]:
+        """Versions in the order their publisher released them; landing order on the same day."""
+        return (self.release_date, self.sequence)
 
 
 def sha256_of(path: Path) -> str:
@@ -96,10 +119,12 @@ class RawZone:
         with self.manifest_path.open(encoding="utf-8") as handle:
             return [ManifestEntry(**json.loads(line)) for line in handle if line.strip()]
 
-    def _versions(self, source: str, month: str) -> dict[str, list[ManifestEntry]]:
-        """Each file name's accepted versions, oldest first: landed, and not refused since."""
+    def _versions(
+        self, source: str, month: str, entries: list[ManifestEntry] | None = None
+    ) -> dict[str, list[ManifestEntry]]:
+        """Each file name's accepted versions, in landing order: landed, and not refused since."""
         versions: dict[str, list[ManifestEntry]] = {}
-        for entry in self.entries():
+        for entry in self.entries() if entries is None else entries:
             if entry.source != source or entry.month != month:
                 continue
             kept = versions.setdefault(entry.original_name, [])
@@ -110,13 +135,27 @@ class RawZone:
         return versions
 
     def current(self, source: str, month: str) -> list[ManifestEntry]:
-        """The month's current files: the latest accepted version of each file name.
+        """The month's current files: the latest released accepted version of each file name.
 
         A version a gate refused (quarantined) stops being current, and its name falls back to
         the version accepted before it, if any: a refused correction never loses accepted data.
         """
         versions = self._versions(source, month)
-        return [versions[name][-1] for name in sorted(versions) if versions[name]]
+        return [
+            max(versions[name], key=lambda e: e.release_order) for name in sorted(versions) if versions[name]
+        ]
+
+    def accepted(self, source: str, month: str) -> list[ManifestEntry]:
+        """Every accepted version of the month's files (the current ones and the releases they
+        superseded), by file name and release order."""
+        versions = self._versions(source, month)
+        return [e for name in sorted(versions) for e in sorted(versions[name], key=lambda e: e.release_order)]
+
+    def latest_release(self, source: str, month: str, other_than: str | None = None) -> ManifestEntry | None:
+        """The month's accepted version released last (of any file name), leaving out the bytes
+        ``other_than``."""
+        versions = [e for e in self.accepted(source, month) if e.sha256 != other_than]
+        return max(versions, key=lambda e: e.release_order) if versions else None
 
     def refused_corrections(self, source: str, month: str) -> list[tuple[ManifestEntry, ManifestEntry]]:
         """(refused, kept) for every file name whose latest version was refused while an earlier
@@ -141,23 +180,30 @@ class RawZone:
         rows: int,
         stored: Path,
         status: str = "landed",
+        released_on: date | None = None,
+        release_date_basis: str | None = None,
     ) -> tuple[ManifestEntry, bool]:
-        """Add a manifest row unless this exact content already has this status as latest version.
+        """Add a manifest row unless this exact content is already recorded so.
 
-        Landing bytes that were quarantined before adds a new ``landed`` row: the gate sees them
-        again and decides again. Returns the entry and whether a row was added.
+        Bytes already accepted under this name (the current version or an earlier release) are
+        the same release landed again: no row. Landing bytes that were quarantined before adds a
+        new ``landed`` row: the gate sees them again and decides again. A new row is released on
+        ``released_on`` (``release_date_basis`` says how that is known), or on its landing day.
+        Returns the entry and whether a row was added.
         """
         with self.locked_manifest():
             entries = self.entries()
-            for entry in reversed(entries):
-                if (entry.source, entry.month, entry.original_name) == (
-                    source,
-                    month,
-                    original_name,
-                ):
-                    if entry.sha256 == sha256 and entry.status == status:
+            if status == "landed":
+                for entry in self._versions(source, month, entries).get(original_name, []):
+                    if entry.sha256 == sha256:
                         return entry, False
-                    break
+            else:
+                for entry in reversed(entries):
+                    if (entry.source, entry.month, entry.original_name) == (source, month, original_name):
+                        if entry.sha256 == sha256 and entry.status == status:
+                            return entry, False
+                        break
+            now = datetime.now(UTC)
             entry = ManifestEntry(
                 source=source,
                 month=month,
@@ -165,13 +211,34 @@ class RawZone:
                 sha256=sha256,
                 rows=rows,
                 size_bytes=stored.stat().st_size,
-                landed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                landed_at=now.isoformat(timespec="seconds"),
                 object_path=stored.relative_to(self.root).as_posix(),
                 sequence=len(entries) + 1,
                 status=status,
+                released_on=(released_on or now.date()).isoformat(),
+                release_date_basis=release_date_basis if released_on else "landing",
             )
             with self.manifest_path.open("a", encoding="utf-8") as handle:
                 handle.write(entry.to_json() + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
             return entry, True
+
+
+def to_load(zone: RawZone, source: str, month: object) -> list[tuple[ManifestEntry, str]]:
+    """The month's file versions a load loads, each once (the current ones first), with the name
+    its gate results go under: the file name, and for an earlier release also its date."""
+    current = {entry.sha256 for entry in zone.current(source, str(month))}
+    seen: set[str] = set()
+    versions = []
+    for entry in sorted(zone.accepted(source, str(month)), key=lambda e: e.sha256 not in current):
+        if entry.sha256 in seen:
+            continue
+        seen.add(entry.sha256)
+        batch = (
+            entry.original_name
+            if entry.sha256 in current
+            else f"{entry.original_name} (released {entry.release_date})"
+        )
+        versions.append((entry, batch))
+    return versions

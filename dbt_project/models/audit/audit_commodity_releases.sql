@@ -10,15 +10,16 @@
       stood before this release; what exceeds the tolerance (one unit of the printed %'s last digit,
       as GACC may truncate, plus what the figures' rounding allows). Values for table 13 only (table 14's never agree);
     - restatement: the figure that stood before, when this printing differs from it beyond the
-      coarser one's rounding (GACC's revision). -#}
+      coarser one's rounding (GACC's revision), and by how much more than
+      var('revision_warning_share') of it the revision moved it.
+    Only the tables' current versions are set against each other (the earlier releases they
+    superseded are in the vintages). -#}
 with
 
 ranked as (
 
-    select
-        *,
-        release_rank * 1000000 + landing_sequence as printing_order
-    from {{ ref('int_commodity_figures_ranked') }}
+    select * from {{ ref('int_commodity_figures_ranked') }}
+    where is_current
 
 ),
 
@@ -183,6 +184,16 @@ select
             not is_quantity_repeat
             and abs(quantity_t - before_t) > greatest(quantity_step_t, before_step_t) / 2
             then before_t
-    end as restated_from_t
+    end as restated_from_t,
+    -- a revision's size as a share of the figure it revised, beyond var('revision_warning_share')
+    case
+        when
+            not is_quantity_repeat
+            and abs(quantity_t - before_t) > greatest(quantity_step_t, before_step_t) / 2
+            then cast(
+                abs(quantity_t - before_t) / nullif(abs(before_t), 0) - {{ var('revision_warning_share') }}
+                as double
+            )
+    end as revision_share_excess
 
 from measured

@@ -4,6 +4,9 @@
     check: it re-sums the raw rows of the very file each fact row names, and lists every
     (month, hs8_code, partner) that any landed file covers, so a tonne lost, doubled or mis-scaled
     between the raw rows and the published fact shows as a non-zero difference_kg.
+    Only the files' current versions are reconciled (the earlier releases are in the vintages). A
+    figure whose latest vintage revised an earlier one carries that earlier quantity
+    (revised_from_kg) and how far the revision goes beyond var('revision_warning_share') of it.
     Validated by expectations/fct_magnet_exports_monthly.json before a month is published.
 -#}
 with
@@ -32,6 +35,26 @@ events as (
 
 ),
 
+-- the vintage a figure had before its latest, when the latest is a revision
+revised as (
+
+    select
+        latest.month,
+        latest.hs8_code,
+        latest.partner_code,
+        earlier.quantity_kg as before_quantity_kg
+
+    from {{ ref('int_customs_export_vintages') }} as latest
+    inner join {{ ref('int_customs_export_vintages') }} as earlier
+        on
+        latest.month = earlier.month
+        and latest.hs8_code = earlier.hs8_code
+        and latest.partner_code = earlier.partner_code
+        and earlier.vintage_number = latest.vintage_number - 1
+    where latest.realtime_end = date '{{ var("open_realtime_end") }}'
+
+),
+
 raw_per_file as (
 
     select
@@ -49,7 +72,7 @@ raw_per_file as (
         on
         export_rows.month = export_files.month
         and export_rows.source_file_sha256 = export_files.source_file_sha256
-    where export_rows.hs8_code in ({{ magnet_hs8_codes_sql() }})
+    where export_rows.hs8_code in ({{ magnet_hs8_codes_sql() }}) and export_files.is_current
     group by 1, 2, 3, 4
 
 ),
@@ -113,6 +136,12 @@ reconciled as (
         facts.mom_pct,
         abs(facts.mom_pct) as abs_mom_pct,
         facts.yoy_pct,
+        cast(revised.before_quantity_kg as double) as revised_from_kg,
+        cast(
+            abs(facts.quantity_kg - revised.before_quantity_kg) / nullif(revised.before_quantity_kg, 0)
+            - {{ var('revision_warning_share') }}
+            as double
+        ) as revision_share_excess,
         coalesce(facts.source_file_sha256, raw_keys.covering_file_sha256s) as source_file_sha256
 
     from facts
@@ -127,6 +156,11 @@ reconciled as (
         and facts.hs8_code = named_file.hs8_code
         and facts.partner_code = named_file.partner_code
         and facts.source_file_sha256 = named_file.source_file_sha256
+    left join revised
+        on
+        facts.month = revised.month
+        and facts.hs8_code = revised.hs8_code
+        and facts.partner_code = revised.partner_code
 
 )
 

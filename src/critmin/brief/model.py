@@ -97,6 +97,37 @@ class HeadlineFigure:
 
 
 @dataclass(frozen=True)
+class Release:
+    """A release the brief's month's figures come from (``marts.fct_trade_vintages``)."""
+
+    family: str  # "headline" (GACC's commodity tables) or "magnets" (the customs platform)
+    flow: str  # "export" or "import"
+    released_on: date  # the latest release of the month's figures of this flow
+    release_kind: str  # "flash", "monthly_table" or "query_platform"
+    date_basis: str  # "publisher" (GACC's day), "supplied" (named when landed) or "landing"
+    first_published_on: date | None  # None: these are the figures as first published
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A figure of an earlier period GACC revised since the previous brief
+    (``marts.fct_trade_vintages``, change_kind revised)."""
+
+    series_id: str
+    commodity: str | None
+    flow: str
+    partner_name: str | None  # the destination, for magnet exports
+    period_kind: str
+    period_start: date
+    period_end: date
+    before_t: Decimal
+    after_t: Decimal
+    released_on: date
+    release_kind: str
+    date_basis: str
+
+
+@dataclass(frozen=True)
 class Brief:
     """Everything the brief shows, read from ``serving.duckdb``, with its sentences."""
 
@@ -121,6 +152,12 @@ class Brief:
     #: single months for the chart (series id -> month -> tonnes).
     headline: tuple[HeadlineFigure, ...] = ()
     headline_t: Mapping[str, Mapping[Month, float]] = field(default_factory=dict)
+    #: The day the brief is written as of (every figure as known that day), the releases the
+    #: month's figures come from, and the revisions of earlier figures published since the
+    #: previous month's figures.
+    as_of: date | None = None
+    releases: tuple[Release, ...] = ()
+    revisions: tuple[Revision, ...] = ()
 
     @property
     def sentences(self) -> tuple[str, ...]:
@@ -167,6 +204,31 @@ def format_tonnes(value: Decimal) -> str:
     rounded = value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     text = f"{rounded:,.1f}"
     return text.removesuffix(".0")
+
+
+def format_precise(value: Decimal) -> str:
+    """A figure with the digits it was printed with, without trailing zeros: ``0.12``,
+    ``32,569.28``, ``5,774``."""
+    text = f"{abs(value):,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return ("-" if value < 0 else "") + text
+
+
+def day_text(day: date) -> str:
+    """``14 July 2025``."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def period_text(kind: str, start: date, end: date) -> str:
+    """``January-June 2025``, ``January and February 2025``, ``August 2025``."""
+    if kind == "month":
+        return f"{MONTH_NAMES[end.month - 1]} {end.year}"
+    if kind == "jan_feb":
+        return f"January and February {end.year}"
+    if start.month == end.month:
+        return f"{MONTH_NAMES[end.month - 1]} {end.year}"
+    return f"{MONTH_NAMES[start.month - 1]}-{MONTH_NAMES[end.month - 1]} {end.year}"
 
 
 def format_pct(value: Decimal) -> str:

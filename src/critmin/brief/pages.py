@@ -14,6 +14,7 @@ from critmin.brief.model import (
     Brief,
     BriefFiles,
     PolicyEvent,
+    day_text,
     format_pct,
     format_tonnes,
     month_name,
@@ -84,6 +85,16 @@ def _in_force_heading(brief: Brief) -> str:
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#])")
 
 
+def as_of_text(brief: Brief) -> str:
+    """The line under the title: the day every figure is as known."""
+    return f"Figures as published by {day_text(brief.as_of)}." if brief.as_of else ""
+
+
+def _marts_text(brief: Brief) -> str:
+    day = f"as of {brief.as_of.isoformat()}, " if brief.as_of else ""
+    return f"marts.fct_trade_vintages {day}marts.dim_policy_event"
+
+
 def markdown_escape(text: str) -> str:
     """Text from the data, escaped so Markdown shows it as written."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
@@ -91,6 +102,8 @@ def markdown_escape(text: str) -> str:
 
 def render_markdown(brief: Brief, image_name: str) -> str:
     out = [f"# {markdown_escape(brief.title)}", ""]
+    if brief.as_of:
+        out += [f"*{markdown_escape(as_of_text(brief))}*", ""]
     for paragraph in brief.paragraphs:
         out += [markdown_escape(" ".join(paragraph)), ""]
     out += [f"![{markdown_escape(brief.title)}: chart]({image_name})", ""]
@@ -111,8 +124,7 @@ def render_markdown(brief: Brief, image_name: str) -> str:
         out += [
             f"- {lead}: {markdown_escape(rest)}" for lead, rest in map(_event_text, brief.events_in_force)
         ]
-    marts = ("marts.fct_commodity_trade, " if brief.headline else "") + "marts.fct_magnet_exports_monthly"
-    out += ["", f"{SOURCE_NOTE} ({marts}, marts.dim_policy_event)."]
+    out += ["", f"{SOURCE_NOTE} ({_marts_text(brief)})."]
     return "\n".join(out) + "\n"
 
 
@@ -154,6 +166,8 @@ def render_html(brief: Brief, image_name: str) -> str:
         "<main>",
         f"<h1>{e(brief.title)}</h1>",
     ]
+    if brief.as_of:
+        out.append(f'<p class="note">{e(as_of_text(brief))}</p>')
     out += [f"<p>{e(' '.join(paragraph))}</p>" for paragraph in brief.paragraphs]
     out.append(
         f'<figure><img src="{e(image_name)}" alt="{e(brief.title)}: monthly exports to the world and '
@@ -185,8 +199,7 @@ def render_html(brief: Brief, image_name: str) -> str:
             for lead, rest in map(_event_text, brief.events_in_force)
         ]
         out.append("</ul>")
-    marts = ("marts.fct_commodity_trade, " if brief.headline else "") + "marts.fct_magnet_exports_monthly"
-    out.append(f'<p class="source">{e(SOURCE_NOTE)} ({e(marts)}, marts.dim_policy_event).</p>')
+    out.append(f'<p class="source">{e(SOURCE_NOTE)} ({e(_marts_text(brief))}).</p>')
     out += ["</main>", "</body>", "</html>"]
     return "\n".join(out) + "\n"
 
@@ -194,13 +207,16 @@ def render_html(brief: Brief, image_name: str) -> str:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def write_brief(serving_db: Path, briefs_dir: Path, month: str | Month) -> BriefFiles:
+def write_brief(
+    serving_db: Path, briefs_dir: Path, month: str | Month, as_of: date | None = None
+) -> BriefFiles:
     """Write the month's brief into ``briefs_dir``: ``YYYY-MM.md``, ``YYYY-MM.html`` and
     ``YYYY-MM.png``, each atomically (the chart first, so a page never links a missing chart).
+    Every figure is as known on the brief's day (``read_brief``; by ``as_of`` when given).
 
     Raises ``BriefError`` when ``serving_db`` does not exist or the month has no row in it.
     """
-    brief = read_brief(serving_db, month)
+    brief = read_brief(serving_db, month, as_of)
     briefs_dir.mkdir(parents=True, exist_ok=True)
     files = BriefFiles(
         markdown=briefs_dir / f"{brief.month}.md",

@@ -11,16 +11,22 @@ from critmin.brief.model import (
     ExportRow,
     HeadlineFigure,
     PolicyEvent,
+    Release,
+    Revision,
     change_words,
     comparison_name,
+    day_text,
     format_pct,
+    format_precise,
     format_tonnes,
     missing_sentence,
     month_name,
+    period_text,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
+    from datetime import date
 
     from critmin.months import Month
 
@@ -146,6 +152,80 @@ def headline_paragraph(
     return tuple(sentences)
 
 
+#: How many revisions a brief names; the rest are counted (marts.fct_trade_revisions lists all).
+REVISIONS_NAMED = 4
+_RELEASE_NAMES = {
+    "flash": "GACC's flash tables",
+    "monthly_table": "GACC's tables 13/14",
+    "query_platform": "GACC's query-platform data",
+}
+
+
+_BASIS_NOTES = {
+    "supplied": " (a day GACC does not give, supplied when the file was landed)",
+    "landing": " (the day the file was landed: no release day was given)",
+}
+
+
+def _release_text(kind: str, day: date, basis: str) -> str:
+    return f"{_RELEASE_NAMES.get(kind, kind)} of {day_text(day)}{_BASIS_NOTES.get(basis, '')}"
+
+
+def _releases_of(what: str, releases: Sequence[Release]) -> str:
+    """``The rare-earth figures are as first published in GACC's flash tables of 14 July 2025``;
+    flows told apart when their releases differ."""
+
+    def release(r: Release) -> str:
+        text = _release_text(r.release_kind, r.released_on, r.date_basis)
+        if r.first_published_on is None:
+            return f"as first published in {text}"
+        return f"as revised in {text} (first published on {day_text(r.first_published_on)})"
+
+    texts = {r.flow: release(r) for r in releases}
+    if len(set(texts.values())) == 1:
+        return f"The {what} figures are {next(iter(texts.values()))}."
+    (flow, text), *rest = sorted(texts.items())
+    return f"The {what} {flow}s are {text}" + "".join(f", and the {f}s {t}" for f, t in rest) + "."
+
+
+def releases_sentences(releases: Sequence[Release]) -> list[str]:
+    """Which releases the month's figures come from, and whether as first published."""
+    sentences = []
+    for family, what in (("headline", "rare-earth"), ("magnets", "magnet export")):
+        chosen = [r for r in releases if r.family == family]
+        if chosen:
+            sentences.append(_releases_of(what, chosen))
+    return sentences
+
+
+def _revision_text(revision: Revision) -> str:
+    change = revision.after_t - revision.before_t
+    direction = "up" if change > 0 else "down"
+    flow = "exports" if revision.flow == "export" else "imports"
+    if revision.partner_name:
+        what = f"magnet exports to {revision.partner_name}"
+    else:
+        what = f"{flow} of {revision.commodity or revision.series_id}"
+    period = period_text(revision.period_kind, revision.period_start, revision.period_end)
+    release = _release_text(revision.release_kind, revision.released_on, revision.date_basis)
+    return (
+        f"{what} for {period} {direction} by {format_precise(abs(change))} t, to "
+        f"{format_precise(revision.after_t)} t ({release})"
+    )
+
+
+def revisions_sentence(revisions: Sequence[Revision]) -> str | None:
+    """The revisions of earlier figures published since the previous month's figures."""
+    if not revisions:
+        return None
+    named = [_revision_text(r) for r in revisions[:REVISIONS_NAMED]]
+    more = len(revisions) - len(named)
+    text = "Since the previous month's figures, GACC revised " + "; ".join(named)
+    if more:
+        text += f"; and {more} more figure{'s' if more > 1 else ''} (marts.fct_trade_revisions)"
+    return text + "."
+
+
 def compose_paragraphs(
     month: Month,
     hs8_code: str | None,
@@ -154,16 +234,21 @@ def compose_paragraphs(
     comparison_rows: Collection[tuple[str, Month]],
     events_near: Sequence[PolicyEvent],
     headline: Sequence[HeadlineFigure] = (),
+    releases: Sequence[Release] = (),
+    revisions: Sequence[Revision] = (),
 ) -> tuple[tuple[str, ...], ...]:
     """The brief's sentences, in paragraphs: GACC's headline series when the month has them, the
-    magnets' total and the United States when published, and the events; from the marts' rows.
+    magnets' total and the United States when published, the events, and the releases the
+    figures come from with the revisions published since the previous month; from the marts' rows.
 
     ``comparison_rows`` holds the (partner code, month) of the comparison months that have a row in
     the mart: a NULL change is "not published" when the row is absent, "against zero" otherwise.
     """
     events = (_events_sentence(month, events_near),)
+    vintages = tuple(filter(None, (*releases_sentences(releases), revisions_sentence(revisions))))
+    tail = (events, vintages) if vintages else (events,)
     if hs8_code is None:
-        return (headline_paragraph(month, headline, magnets_published=False), events)
+        return (headline_paragraph(month, headline, magnets_published=False), *tail)
     previous = {
         partner: {
             "mom": (partner, month.shifted(-1)) in comparison_rows,
@@ -176,5 +261,5 @@ def compose_paragraphs(
         tuple(_us_sentences(month, us, previous[US_PARTNER_CODE])),
     )
     if headline:
-        return (headline_paragraph(month, headline, magnets_published=True), *magnets, events)
-    return (*magnets, events)
+        return (headline_paragraph(month, headline, magnets_published=True), *magnets, *tail)
+    return (*magnets, *tail)

@@ -18,6 +18,11 @@ from typing import TYPE_CHECKING, Any
 from critmin.errors import InputError, QualityGateError, failure_of_input_error, printable
 from critmin.quality.quarantine import quarantine_file
 from critmin.raw_zone import ManifestEntry, RawZone, sha256_of
+from critmin.sources.releases import (
+    is_release_dates_file,
+    older_release_error,
+    read_release_dates,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,6 +52,8 @@ class FileKind:
     #: For an empty month's message: the files to put in its folder, and where they come from.
     files: str = "the files"
     get: str = ""
+    #: How a person runs a month (for a backfill's hint).
+    run_command: str = "make run-month MONTH={month}"
 
 
 @dataclass(frozen=True)
@@ -128,10 +135,13 @@ def check_folder(home: Path, folder: Path) -> None:
 
 
 def candidates(folder: Path) -> list[Path]:
-    """What landing the month reads: every entry of its folder but hidden ones (``.name``)."""
+    """What landing the month reads: every entry of its folder but hidden ones (``.name``) and
+    the folder's ``release_dates.csv`` (``critmin.sources.releases``)."""
     if not folder.is_dir():
         return []
-    return sorted(path for path in folder.iterdir() if not path.name.startswith("."))
+    return sorted(
+        path for path in folder.iterdir() if not path.name.startswith(".") and not is_release_dates_file(path)
+    )
 
 
 def _check_candidate(path: Path, kind: FileKind) -> None:
@@ -161,23 +171,30 @@ def _checked(name: str, sha256: str | None, rows: int | None, error: InputError 
     }
 
 
-def land_month(settings: Settings, month: Month, kind: FileKind) -> Landing:
-    """Land every file of the month's landing folder into the raw zone; the result lists every
-    file checked, the refusals, and the month's current files (the latest accepted version of
-    each file name)."""
+def land_month(settings: Settings, month: Month, kind: FileKind, *, backfill: bool = False) -> Landing:
+    """Land every file of the month's landing folder into the raw zone, each with its release date
+    (``release_dates.csv``, else its landing day); the result lists every file checked, the
+    refusals, and the month's current files (the latest released accepted version of each file
+    name). A file released before a release of the month already landed is refused unless
+    ``backfill``: then it joins the month's history as the earlier release it is."""
     paths = settings.paths
     landing = Landing(month, paths.landing_dir(kind.source, month), kind)
     check_folder(paths.home, landing.folder)
     zone = RawZone(paths.raw)
+    files = candidates(landing.folder)
+    dates = read_release_dates(landing.folder, month, {path.name for path in files})
     landed: list[LandedFile] = []
-    for path in candidates(landing.folder):
+    for path in files:
         sha256, stored = None, None
+        released = dates.get(path.name)
         try:
             _check_candidate(path, kind)
             first_look = kind.precheck(path)  # refused before a byte is copied
             sha256 = sha256_of(path)
             stored = zone.store(path, sha256)
             rows = kind.check(path, first_look)
+            if released is not None and not backfill:
+                _check_not_older(zone, kind, month, path, sha256, released)
         except InputError as error:
             landing.refused.append(error)
             landing.checked.append(_checked(path.name, sha256, None, error))
@@ -196,12 +213,21 @@ def land_month(settings: Settings, month: Month, kind: FileKind) -> Landing:
             )
             continue
         landing.checked.append(_checked(path.name, sha256, rows, None))
-        entry, is_new = zone.record(kind.source, str(month), path.name, sha256, rows, stored)
-        state = "landed" if is_new else "unchanged"
-        log.info("%s %s: %d data rows, sha256 %s", state, printable(path.name), rows, sha256[:12])
+        entry, is_new = zone.record(
+            kind.source,
+            str(month),
+            path.name,
+            sha256,
+            rows,
+            stored,
+            released_on=released.released_on if released else None,
+            release_date_basis=released.basis if released else None,
+        )
+        _log_landed(path, entry, is_new, rows, released)
         landed.append(LandedFile(entry, is_new))
     in_folder = {f.entry.original_name for f in landed}
     new = {f.entry.original_name for f in landed if f.is_new}
+    _log_backfilled(zone, kind, month, landed)
     for entry in zone.current(kind.source, str(month)):
         if entry.original_name not in in_folder:
             name = printable(entry.original_name)
@@ -220,3 +246,46 @@ def land_month(settings: Settings, month: Month, kind: FileKind) -> Landing:
             kept.landed_at,
         )
     return landing
+
+
+def _check_not_older(zone: RawZone, kind: FileKind, month: Month, path: Path, sha256: str, released) -> None:
+    """Refuse new bytes released before a release of the month already landed."""
+    if any(e.sha256 == sha256 for e in zone.accepted(kind.source, str(month))):
+        return  # the same release landed again: nothing new
+    latest = zone.latest_release(kind.source, str(month), other_than=sha256)
+    if latest is not None and released.released_on < latest.release_date:
+        raise older_release_error(path, month, released, latest, kind.run_command.format(month=month))
+
+
+def _log_landed(path: Path, entry: ManifestEntry, is_new: bool, rows: int, released) -> None:
+    name = printable(path.name)
+    if is_new:
+        when = f"released {entry.release_date} ({entry.date_basis})"
+        log.info("landed %s: %d data rows, sha256 %s, %s", name, rows, entry.sha256[:12], when)
+        return
+    log.info("unchanged %s: %d data rows, sha256 %s", name, rows, entry.sha256[:12])
+    if released is not None and released.released_on != entry.release_date:
+        log.warning(
+            "%s is a release landed before, on %s as released %s (%s): it keeps that date, not the %s "
+            "of release_dates.csv (a release's date is recorded when it is first landed)",
+            name,
+            entry.landed_at,
+            entry.release_date,
+            entry.date_basis,
+            released.released_on,
+        )
+
+
+def _log_backfilled(zone: RawZone, kind: FileKind, month: Month, landed: list[LandedFile]) -> None:
+    current = {e.original_name: e for e in zone.current(kind.source, str(month))}
+    for item in landed:
+        now = current.get(item.entry.original_name)
+        if item.is_new and now is not None and now.sha256 != item.entry.sha256:
+            log.info(
+                "%s of %s is an earlier release, added to the month's history; the version released "
+                "%s (sha256 %s) stays current",
+                printable(item.entry.original_name),
+                item.entry.release_date,
+                now.release_date,
+                now.sha256[:12],
+            )

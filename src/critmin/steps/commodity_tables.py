@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from critmin.errors import CritminError, InputError
 from critmin.months import Month
 from critmin.steps import monthly
-from critmin.steps.monthly import MonthlySource, latest_month_of_run, month_of_run, run_type_of
+from critmin.steps.monthly import MonthlySource, is_backfill, latest_month_of_run, month_of_run, run_type_of
 from critmin.steps.warehouse import airflow_run_state, publish, release_warehouse, run_ref
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "airflow_run_state",
+    "is_backfill",
     "latest_month_of_run",
     "month_of_run",
     "publish",
@@ -69,7 +70,9 @@ def wait_for_files(
     return monthly.wait_for_files(settings, TABLES, month, latest, run_type, now)
 
 
-def land(settings: Settings, month: Month | str, latest: Month | None = None) -> Landing:
+def land(
+    settings: Settings, month: Month | str, latest: Month | None = None, backfill: bool = False
+) -> Landing:
     """Land the release month's tables into the raw zone; a table the reader refuses is
     quarantined with a report, and the step fails naming it (row, column, rule)."""
     from critmin.sources.gacc_tables.gate import record_landing
@@ -78,7 +81,7 @@ def land(settings: Settings, month: Month | str, latest: Month | None = None) ->
     month = Month.parse(month)
     if latest is not None:
         monthly.check_not_in_future(TABLES, month, latest)
-    landing = land_month(settings, month)
+    landing = land_month(settings, month, backfill=backfill)
     docs = record_landing(settings, month, landing.checked)
     landing.raise_for_refusals(settings, docs)
     new = sum(1 for f in landing.current if f.is_new)

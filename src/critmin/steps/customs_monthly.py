@@ -20,6 +20,7 @@ from critmin.steps.monthly import (
     WAITING_RUN_TYPES,
     MonthlySource,
     files_deadline,
+    is_backfill,
     latest_month_of_run,
     month_of_run,
     run_type_of,
@@ -27,7 +28,7 @@ from critmin.steps.monthly import (
 from critmin.steps.warehouse import airflow_run_state, publish, release_warehouse, run_ref
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import date, datetime
 
     from critmin.settings import Settings
     from critmin.sources.landing import Landing
@@ -41,6 +42,7 @@ __all__ = [  # the shared steps, as this DAG's tasks call them
     "WAITING_RUN_TYPES",
     "airflow_run_state",
     "files_deadline",
+    "is_backfill",
     "latest_month_of_run",
     "month_of_run",
     "publish",
@@ -81,7 +83,9 @@ def wait_for_files(
     return monthly.wait_for_files(settings, CUSTOMS, month, latest, run_type, now)
 
 
-def land(settings: Settings, month: Month | str, latest: Month | None = None) -> Landing:
+def land(
+    settings: Settings, month: Month | str, latest: Month | None = None, backfill: bool = False
+) -> Landing:
     """Land the month's downloads into the raw zone and record what was found in the Data Docs.
 
     A month after ``latest`` (the run's current month) is refused. A file the reader refuses is
@@ -93,7 +97,7 @@ def land(settings: Settings, month: Month | str, latest: Month | None = None) ->
     month = Month.parse(month)
     if latest is not None:
         check_not_in_future(month, latest)
-    landing = land_month(settings, month)
+    landing = land_month(settings, month, backfill=backfill)
     docs = record_landing(settings, month, landing.checked)
     landing.raise_for_refusals(settings, docs)
     new = sum(1 for f in landing.current if f.is_new)
@@ -168,10 +172,13 @@ def gate_marts(settings: Settings, run: RunRef, month: Month | str) -> list[dict
     return results
 
 
-def brief(settings: Settings, month: Month | str) -> list[str]:
-    """Write the month's brief (Markdown, HTML and the chart) from the serving file just published."""
+def brief(settings: Settings, month: Month | str, as_of: date | None = None) -> list[str]:
+    """Write the month's brief (Markdown, HTML and the chart) from the serving file just published,
+    every figure as known on the brief's day (the latest release of the month's figures). With
+    ``as_of``, the brief as it read on that day, into ``briefs/as-of-YYYY-MM-DD/``."""
     from critmin.brief import write_brief
 
-    files = write_brief(settings.paths.serving_db, settings.paths.briefs, Month.parse(month))
+    folder = settings.paths.briefs / f"as-of-{as_of.isoformat()}" if as_of else settings.paths.briefs
+    files = write_brief(settings.paths.serving_db, folder, Month.parse(month), as_of)
     log.info("wrote the brief for %s: %s", month, files.html)
     return [str(files.markdown), str(files.html), str(files.png)]

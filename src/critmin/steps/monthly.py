@@ -42,6 +42,13 @@ def month_of_run(context: Mapping[str, Any]) -> Month:
     return month_for_run(params.get("month"), context.get("logical_date"))
 
 
+def is_backfill(context: Mapping[str, Any]) -> bool:
+    """Whether the run adds earlier releases to the history: an Airflow backfill, or a run whose
+    param ``backfill`` is true (``make run-month MONTH=YYYY-MM BACKFILL=1``)."""
+    params = context.get("params") or {}
+    return bool(params.get("backfill")) or run_type_of(context) == "backfill"
+
+
 def latest_month_of_run(context: Mapping[str, Any]) -> Month:
     """The latest data month a run may load: the month it was triggered in (a month's trade cannot
     have been published before the month is over; the current month is let through)."""

@@ -60,6 +60,12 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("header_language", "varchar not null"),
         ("has_partner_column", "boolean not null"),
         ("value_currency", "varchar"),
+        # Each version's release (critmin.raw_zone): the day, how it is known, and whether it is
+        # the file's current version (the others are the releases it superseded). Last, as older
+        # warehouses gain them by ALTER TABLE.
+        ("released_on", "date"),
+        ("release_date_basis", "varchar"),
+        ("is_current", "boolean"),
     ),
     GACC_TABLE_FIGURES: (
         ("release_month", "date not null"),
@@ -95,6 +101,12 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("value_unit", "varchar not null"),
         ("file_type", "varchar not null"),
         ("title", "varchar not null"),
+        # Each version's release (critmin.raw_zone): the day, how it is known, and whether it is
+        # the file's current version (the others are the releases it superseded). Last, as older
+        # warehouses gain them by ALTER TABLE.
+        ("released_on", "date"),
+        ("release_date_basis", "varchar"),
+        ("is_current", "boolean"),
     ),
     "raw.register_agreements": (
         ("agreement_id", "varchar"),
@@ -180,6 +192,12 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("what", "varchar"),
     ),
 }
+#: Columns added after a table was first created: an older warehouse's table (and its backup) gains
+#: them by ALTER TABLE; they are each table's last columns.
+ADDED_COLUMNS = {
+    GACC_EXPORT_FILES: ("released_on", "release_date_basis", "is_current"),
+    GACC_TABLE_FILES: ("released_on", "release_date_basis", "is_current"),
+}
 #: The register tables, replaced whole by each registers load.
 REGISTER_TABLES = tuple(name for name in TABLES if name.startswith("raw.register_"))
 #: Tables partitioned by ``data_month`` whose partition a customs load replaces.
@@ -221,4 +239,9 @@ def ddl() -> str:
     for table in BACKED_UP:
         statements.append(f"create table if not exists {backup_of(table)} as from {table} limit 0;")
     statements.append(f"alter table {backup_of(QUALITY_RESULTS)} add column if not exists what varchar;")
+    for table, added in ADDED_COLUMNS.items():
+        kinds = dict(TABLES[table])
+        for name in added:
+            for target in (table, backup_of(table)):
+                statements.append(f"alter table {target} add column if not exists {name} {kinds[name]};")
     return "\n".join(statements)

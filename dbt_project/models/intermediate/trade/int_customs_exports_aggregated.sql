@@ -1,67 +1,18 @@
 {#-
-    One row per (month, hs8_code, partner_code): a download's rows summed over the dimensions the
-    query had (customs regime, province). A commodity-only download gives the world total, under
-    partner code var('world_partner_code').
+    One row per (month, hs8_code, partner_code) as it stands today: the month's current files'
+    sums (int_customs_export_file_sums).
 
     When several current files of a month cover the same (hs8_code, partner) (for example a
-    by-partner download and a by-partner-and-province download), the most recently landed file
-    wins (by landing sequence), so nothing is counted twice; source_file_sha256 names that file.
+    by-partner download and a by-partner-and-province download), the file released last wins (the
+    one landed last, on the same day), so nothing is counted twice; source_file_sha256 names that
+    file.
 -#}
 with
 
-export_rows as (
+file_sums as (
 
-    select * from {{ ref('stg_gacc__export_rows') }}
-
-),
-
-export_files as (
-
-    select * from {{ ref('stg_gacc__export_files') }}
-
-),
-
-hs8_codes as (
-
-    select * from {{ ref('stg_reference__hs8_codes') }}
-
-),
-
-summed_per_file as (
-
-    select
-        export_rows.month,
-        export_rows.hs8_code,
-        case
-            when export_files.is_partner_breakdown then export_rows.partner_code
-            else '{{ var("world_partner_code") }}'
-        end as partner_code,
-        export_rows.source_file_sha256,
-        export_files.landing_sequence,
-        -- a sum with one unknown or non-kilogram quantity is unknown, never a smaller number
-        case
-            when
-                count(*) = count(
-                    case
-                        when coalesce(export_rows.is_unit_kilogram, hs8_codes.first_unit_code = '09')
-                            then export_rows.quantity_first_unit
-                    end
-                )
-                then sum(export_rows.quantity_first_unit)
-        end as quantity_kg,
-        -- a sum with one unknown value is unknown
-        case
-            when count(*) = count(export_rows.value_usd) then sum(export_rows.value_usd)
-        end as value_usd,
-        count(*) as source_row_count
-
-    from export_rows
-    inner join export_files
-        on export_rows.month = export_files.month
-        and export_rows.source_file_sha256 = export_files.source_file_sha256
-    left join hs8_codes
-        on export_rows.hs8_code = hs8_codes.hs8_code
-    group by 1, 2, 3, 4, 5
+    select * from {{ ref('int_customs_export_file_sums') }}
+    where is_current
 
 ),
 
@@ -71,10 +22,10 @@ latest_file_wins as (
         *,
         row_number() over (
             partition by month, hs8_code, partner_code
-            order by landing_sequence desc
+            order by released_on desc, landing_sequence desc
         ) as recency_rank
 
-    from summed_per_file
+    from file_sums
 
 )
 

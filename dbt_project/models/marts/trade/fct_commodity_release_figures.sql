@@ -6,6 +6,7 @@ with
 ranked as (
 
     select * from {{ ref('int_commodity_figures_ranked') }}
+    where is_current
 
 ),
 

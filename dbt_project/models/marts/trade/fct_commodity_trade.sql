@@ -10,10 +10,8 @@ with
 
 ranked as (
 
-    select
-        *,
-        release_rank * 1000000 + landing_sequence as printing_order
-    from {{ ref('int_commodity_figures_ranked') }}
+    select * from {{ ref('int_commodity_figures_ranked') }}
+    where is_current
 
 ),
 

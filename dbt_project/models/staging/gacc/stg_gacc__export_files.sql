@@ -17,7 +17,10 @@ renamed as (
         landing_sequence,
         header_language,
         has_partner_column as is_partner_breakdown,
-        value_currency
+        value_currency,
+        coalesce(released_on, cast(landed_at as date)) as released_on,
+        coalesce(release_date_basis, 'landing') as release_date_basis,
+        coalesce(is_current, true) as is_current
 
     from source
 

@@ -20,7 +20,10 @@ renamed as (
         value_currency,
         value_unit,
         file_type,
-        title
+        title,
+        coalesce(released_on, cast(landed_at as date)) as released_on,
+        coalesce(release_date_basis, 'landing') as release_date_basis,
+        coalesce(is_current, true) as is_current
 
     from source
 

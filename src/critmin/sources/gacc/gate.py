@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from critmin import codes
 from critmin.quality import gate
 from critmin.quality.results import as_dicts
-from critmin.raw_zone import RawZone
+from critmin.raw_zone import RawZone, to_load
 from critmin.sources.gacc import SOURCE, WHAT_TO_DO
 from critmin.sources.gacc.read import FIELDS, NUMERIC_FIELDS, iter_records, read_layout
 from critmin.sources.gacc.scan import SCAN_FOLDER, scan
@@ -219,17 +219,17 @@ def _texts(array: Any, *, shared: bool) -> list[str | None]:
 
 
 def gate_raw(settings: Settings, month: Month) -> list[dict[str, Any]]:
-    """Validate each current download of the month; quarantine and fail on a critical failure.
-
-    Returns every result (warnings included), for the load to record.
+    """Validate each download of the month the load will load (every accepted version: the current
+    ones and the earlier releases in the month's history); quarantine and fail on a critical
+    failure. Returns every result (warnings included), for the load to record.
     """
     paths = settings.paths
-    entries = RawZone(paths.raw).current(SOURCE, str(month))
+    entries = to_load(RawZone(paths.raw), SOURCE, month)
     results: list[CheckResult] = []
     failing: list[tuple[ManifestEntry, list[CheckResult]]] = []
-    for entry in entries:
+    for entry, batch in entries:
         frame = file_frame(settings, paths.raw / entry.object_path, entry.original_name, month)
-        file_results = _run(settings, frame, RAW_DATASET, entry.original_name, month, ("source_line",))
+        file_results = _run(settings, frame, RAW_DATASET, batch, month, ("source_line",))
         results.extend(file_results)
         if critical := gate.critical(file_results):
             failing.append((entry, critical))

@@ -76,10 +76,11 @@ def _kind(settings: Settings) -> FileKind:
     )
 
 
-def land_month(settings: Settings, month: Month) -> Landing:
+def land_month(settings: Settings, month: Month, *, backfill: bool = False) -> Landing:
     """Land every download of the month's landing folder into the raw zone (``landing.land_month``):
-    a file the reader refuses is quarantined with a report; the others are landed."""
-    return landing.land_month(settings, month, _kind(settings))
+    a file the reader refuses is quarantined with a report; the others are landed. A download
+    released before one already landed for the month is refused unless ``backfill``."""
+    return landing.land_month(settings, month, _kind(settings), backfill=backfill)
 
 
 def no_files_error(month: Month, folder: Path, problem: str | None = None, **options: Any) -> InputError:

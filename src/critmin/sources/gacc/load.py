@@ -74,20 +74,25 @@ def load_month(
     quality_results: Iterable[Mapping[str, Any]] = (),
     run: RunRef | None = None,
 ) -> int:
-    """Replace the month's partition with the rows of its current raw files, atomically.
+    """Replace the month's partition with the rows of every accepted version of its raw files (the
+    current ones, and the earlier releases they superseded, which the month's vintages are made
+    of), atomically.
 
     The raw gate's results are written in the same transaction, and the load is recorded as
     ``run``'s, not yet gated. Returns the number of rows loaded.
     """
     paths = settings.paths
-    entries = RawZone(paths.raw).current(SOURCE, str(month))
-    if not entries:
+    zone = RawZone(paths.raw)
+    current = {entry.sha256 for entry in zone.current(SOURCE, str(month))}
+    if not current:
         raise PipelineError(f"nothing landed for {month}: run the land step first")
+    entries = sorted(zone.accepted(SOURCE, str(month)), key=lambda e: e.sha256 not in current)
     seen: set[str] = set()
     with warehouse.customs_month_load(paths.warehouse_db, month, run) as partition:
         for entry in entries:
             if entry.sha256 in seen:
-                log.warning("skipped %s: identical to another file of %s", entry.original_name, month)
+                if entry.sha256 in current:
+                    log.warning("skipped %s: identical to another file of %s", entry.original_name, month)
                 continue
             seen.add(entry.sha256)
             raw_file = paths.raw / entry.object_path
@@ -103,12 +108,18 @@ def load_month(
                     "header_language": layout.language,
                     "has_partner_column": layout.has_partner,
                     "value_currency": layout.value_currency,
+                    "released_on": entry.release_date,
+                    "release_date_basis": entry.date_basis,
+                    "is_current": entry.sha256 in current,
                 }
             )
-            log.info("loaded %s: %d rows", entry.original_name, rows)
+            state = "current" if entry.sha256 in current else "an earlier release"
+            log.info(
+                "loaded %s (released %s, %s): %d rows", entry.original_name, entry.release_date, state, rows
+            )
         partition.record_results(quality_results)
     log.info(
-        "partition %s of %s replaced: %d rows from %d files",
+        "partition %s of %s replaced: %d rows from %d file versions",
         month,
         warehouse.GACC_EXPORT_ROWS,
         partition.rows,

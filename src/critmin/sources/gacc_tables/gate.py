@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from critmin.quality import gate
 from critmin.quality.results import as_dicts
-from critmin.raw_zone import RawZone
+from critmin.raw_zone import RawZone, to_load
 from critmin.sources.gacc_tables import SOURCE, WHAT_TO_DO
-from critmin.sources.gacc_tables.load import current_tables
+from critmin.sources.gacc_tables.read import load_catalogue, read_table
 from critmin.sources.landing import kept_note
 from critmin.warehouse import query_frame
 
@@ -169,14 +169,17 @@ def table_frame(table: CommodityTable, original_name: str, month: Month) -> pd.D
 
 
 def gate_raw(settings: Settings, month: Month) -> list[dict[str, Any]]:
-    """Validate each current table of the release month; quarantine and fail on a critical
-    failure. Returns every result (warnings included), for the load to record."""
+    """Validate each table of the release month the load will load (every accepted version: the
+    current ones and the earlier releases in the month's history); quarantine and fail on a
+    critical failure. Returns every result (warnings included), for the load to record."""
     results: list[CheckResult] = []
     failing: list[tuple[ManifestEntry, list[CheckResult]]] = []
-    tables = current_tables(settings, month)
-    for entry, table in tables:
+    catalogue = load_catalogue(settings.seeds_dir)
+    tables = to_load(RawZone(settings.paths.raw), SOURCE, month)
+    for entry, batch in tables:
+        table = read_table(settings.paths.raw / entry.object_path, month, catalogue)
         frame = table_frame(table, entry.original_name, month)
-        table_results = _run(settings, frame, RAW_DATASET, entry.original_name, month, ("source_line",))
+        table_results = _run(settings, frame, RAW_DATASET, batch, month, ("source_line",))
         results.extend(table_results)
         if critical := gate.critical(table_results):
             failing.append((entry, critical))

@@ -39,13 +39,15 @@ def file_kind(settings: Settings, month: Month) -> FileKind:
         check=lambda path, table: len(table.figures),
         files=FILES,
         get=GET,
+        run_command="make run-tables MONTH={month}",
     )
 
 
-def land_month(settings: Settings, month: Month | str) -> Landing:
-    """Land every table of the release month's folder; refused tables are quarantined."""
+def land_month(settings: Settings, month: Month | str, *, backfill: bool = False) -> Landing:
+    """Land every table of the release month's folder; refused tables are quarantined. A table
+    released before one already landed for the month is refused unless ``backfill``."""
     month = Month.parse(month)
-    return landing.land_month(settings, month, file_kind(settings, month))
+    return landing.land_month(settings, month, file_kind(settings, month), backfill=backfill)
 
 
 def no_files_error(month: Month, folder: Path, problem: str | None = None, **options: Any) -> InputError:

@@ -26,12 +26,26 @@ log = logging.getLogger(__name__)
 
 
 def current_tables(settings: Settings, month: Month) -> list[tuple[ManifestEntry, CommodityTable]]:
-    """The release month's current tables (the latest accepted version of each file), read from
-    the raw zone."""
-    paths = settings.paths
+    """The release month's current tables (the latest released accepted version of each file),
+    read from the raw zone."""
+    return _read(settings, month, RawZone(settings.paths.raw).current(SOURCE, str(month)))
+
+
+def accepted_tables(settings: Settings, month: Month) -> list[tuple[ManifestEntry, CommodityTable]]:
+    """Every accepted version of the release month's tables (the current ones first)."""
+    zone = RawZone(settings.paths.raw)
+    current = {entry.sha256 for entry in zone.current(SOURCE, str(month))}
+    entries = sorted(zone.accepted(SOURCE, str(month)), key=lambda e: e.sha256 not in current)
+    return _read(settings, month, entries)
+
+
+def _read(
+    settings: Settings, month: Month, entries: list[ManifestEntry]
+) -> list[tuple[ManifestEntry, CommodityTable]]:
     catalogue = load_catalogue(settings.seeds_dir)
-    entries = RawZone(paths.raw).current(SOURCE, str(month))
-    return [(entry, read_table(paths.raw / entry.object_path, month, catalogue)) for entry in entries]
+    return [
+        (entry, read_table(settings.paths.raw / entry.object_path, month, catalogue)) for entry in entries
+    ]
 
 
 def figure_rows(table: CommodityTable, sha256: str) -> list[dict[str, Any]]:
@@ -68,16 +82,19 @@ def load_month(
     quality_results: Iterable[Mapping[str, Any]] = (),
     run: RunRef | None = None,
 ) -> int:
-    """Replace the release month's partition with its current tables' figures, atomically, as
-    ``run``'s load (not yet gated). Returns the number of figures loaded."""
-    tables = current_tables(settings, month)
-    if not tables:
+    """Replace the release month's partition with the figures of every accepted version of its
+    tables (the current ones, and the earlier releases they superseded), atomically, as ``run``'s
+    load (not yet gated). Returns the number of figures loaded."""
+    current = {entry.sha256 for entry in RawZone(settings.paths.raw).current(SOURCE, str(month))}
+    if not current:
         raise PipelineError(f"no commodity tables landed for {month}: run the land step first")
+    tables = accepted_tables(settings, month)
     seen: set[str] = set()
     with tables_release_load(settings.paths.warehouse_db, month, run) as release:
         for entry, table in tables:
             if entry.sha256 in seen:
-                log.warning("skipped %s: identical to another table of %s", entry.original_name, month)
+                if entry.sha256 in current:
+                    log.warning("skipped %s: identical to another table of %s", entry.original_name, month)
                 continue
             seen.add(entry.sha256)
             release.add_figures(figure_rows(table, entry.sha256))
@@ -94,10 +111,18 @@ def load_month(
                     "value_unit": table.frame.unit_label,
                     "file_type": table.file_type,
                     "title": table.frame.title.label,
+                    "released_on": entry.release_date,
+                    "release_date_basis": entry.date_basis,
+                    "is_current": entry.sha256 in current,
                 }
             )
             log.info(
-                "loaded %s: %s, %d figures", entry.original_name, table.frame.title.label, len(table.figures)
+                "loaded %s (released %s, %s): %s, %d figures",
+                entry.original_name,
+                entry.release_date,
+                "current" if entry.sha256 in current else "an earlier release",
+                table.frame.title.label,
+                len(table.figures),
             )
         release.record_results(quality_results)
     log.info("release %s of %s replaced: %d figures", month, GACC_TABLE_FIGURES, release.figures)
