@@ -65,9 +65,9 @@ airflow: $(VENV_STAMP) ## Airflow's UI and REST API on this machine until Ctrl-C
 show: $(VENV_STAMP) ## Print the latest month (or MONTH=YYYY-MM) from serving.duckdb
 	$(UV) run --frozen critmin show $(if $(MONTH),--month $(MONTH))
 
-brief: $(VENV_STAMP) ## Rewrite a month's brief (briefs/YYYY-MM.md, .html, .png): make brief MONTH=2025-09
-	@test -n "$(MONTH)" || { echo "usage: make brief MONTH=YYYY-MM"; exit 2; }
-	$(UV) run --frozen critmin brief $(MONTH)
+brief: $(VENV_STAMP) ## Rewrite a month's brief (briefs/YYYY-MM.md, .html, .png): make brief MONTH=2025-09 [AS_OF=2025-10-20]
+	@test -n "$(MONTH)" || { echo "usage: make brief MONTH=YYYY-MM [AS_OF=YYYY-MM-DD]"; exit 2; }
+	$(UV) run --frozen critmin brief $(MONTH) $(if $(AS_OF),--as-of $(AS_OF))
 
 docs: $(VENV_STAMP) ## Build the dbt docs site into docs/dbt/ under CRITMIN_HOME, linked from docs/index.html
 	$(UV) run --frozen critmin docs

@@ -40,3 +40,30 @@ def test_migrations_are_checked_once_per_database_and_airflow_version(initdb_cal
     monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'other.db'}")
     embedded.init_metadata()  # another database (or another Airflow version): checked again
     assert len(calls) == 3
+
+
+def test_output_outside_a_month_survives_a_closed_capture_stream(monkeypatch, tmp_path):
+    """A test runner (pytest's capsys) swaps sys.stdout for a capture, then restores the stand-in
+    and closes the capture: what the stand-in writes next goes to the process's own stdout, not to
+    the closed capture (which failed a later month with "I/O operation on closed file")."""
+    import io
+    import sys
+
+    original = sys.stdout
+    try:
+        capture = io.StringIO()
+        monkeypatch.setattr(sys, "stdout", capture)
+        stand_in = embedded._switchable("stdout")
+        assert stand_in.default is capture
+        sys.stdout = stand_in  # the runner restores what it found: the stand-in
+        capture.close()
+        written = []
+        monkeypatch.setattr(sys, "__stdout__", io.StringIO())
+        stand_in.write("after the capture\n")
+        written.append(sys.__stdout__.getvalue())
+        assert written == ["after the capture\n"]
+        with embedded._captured(tmp_path / "month.log"):
+            print("inside a month")
+        assert (tmp_path / "month.log").read_text() == "inside a month\n"
+    finally:
+        sys.stdout = original

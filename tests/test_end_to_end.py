@@ -275,13 +275,14 @@ def test_every_brief_the_demo_wrote_reads_the_same_as_of_its_day(demo):
 
     from critmin.analyses import compile_analyses
     from critmin.brief.model import format_tonnes
+    from critmin.serving import open_serving
 
     paths, _ = demo
     placeholder = "1999-12-31"
     (sql,) = compile_analyses(settings_for(paths), ["trade_as_of"], {"as_of": placeholder}).values()
     written = sorted(paths.briefs.glob("*.md"))
     assert len(written) >= len(sample_months())
-    with duckdb.connect(str(paths.serving_db), read_only=True) as con:
+    with open_serving(paths.serving_db) as con:  # as the brief opens it: one configuration per file
         for markdown in written:
             text = markdown.read_text(encoding="utf-8")
             found = re.search(r"^\*Figures as published by (\d+ \w+ \d{4})\.\*$", text, re.MULTILINE)
@@ -441,9 +442,11 @@ def test_dbt_unit_tests_of_the_mart_logic_pass(demo_copy):
     names = sorted(r.node.name for r in results.results)
     assert names == [
         "test_an_unknown_quantity_makes_the_sum_unknown",
+        "test_customs_vintages_are_kept_once_per_change",
         "test_mom_across_the_year_boundary_and_a_zero_base",
         "test_mom_and_yoy_are_null_across_gaps",
         "test_overlapping_downloads_are_not_counted_twice",
+        "test_rows_are_summed_per_file_version",
         "test_units_names_and_provenance",
     ]
     assert {str(r.status) for r in results.results} == {"pass"}

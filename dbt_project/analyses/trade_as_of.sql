@@ -22,6 +22,8 @@ select
     series_id,
     commodity,
     flow,
+    hs8_code,
+    partner_code,
     partner_name,
     period_kind,
     period_start,

@@ -107,12 +107,17 @@ class _SwitchableStream(io.TextIOBase):
     the original stream otherwise.
     """
 
-    def __init__(self, default: TextIO) -> None:
+    def __init__(self, default: TextIO, name: str) -> None:
         self.default = default
+        self.name = name
         self.target: TextIO | None = None
 
     def _current(self) -> TextIO:
-        return self.target or self.default
+        if self.target is not None:
+            return self.target
+        if getattr(self.default, "closed", False):  # a test runner's capture, restored and closed
+            self.default = getattr(sys, f"__{self.name}__")
+        return self.default
 
     def write(self, text: str) -> int:
         return self._current().write(text)
@@ -141,7 +146,7 @@ def _switchable(name: str) -> _SwitchableStream:
     current = getattr(sys, name)
     stand_in = _STAND_INS.get(name)
     if stand_in is None:
-        stand_in = _STAND_INS[name] = _SwitchableStream(current)
+        stand_in = _STAND_INS[name] = _SwitchableStream(current, name)
     elif current is not stand_in:
         stand_in.default = current
     setattr(sys, name, stand_in)

@@ -1,5 +1,6 @@
 {#-
-    Every vintage of every customs figure: one row per (month, hs8_code, partner_code) and stretch
+    Every vintage of every customs figure of the magnet tariff codes (var('magnet_hs8_codes'), the
+    series critmin carries): one row per (month, hs8_code, partner_code) and stretch
     of time in which what had been published for it did not change, from realtime_start (the day
     the release that published it came out) to realtime_end (the day a later release changed or
     withdrew it; 9999-12-31 while it stands), as ALFRED keeps FRED's series.
@@ -26,9 +27,11 @@ with
 file_sums as (
 
     select * from {{ ref('int_customs_export_file_sums') }}
-    {% if is_incremental() -%}
-        where month in (select cast(built.data_month as date) from ({{ months_to_build_sql() }}) as built)
-    {%- endif %}
+    where
+        hs8_code in ({{ magnet_hs8_codes_sql() }})
+        {% if is_incremental() -%}
+            and month in (select cast(built.data_month as date) from ({{ months_to_build_sql() }}) as built)
+        {%- endif %}
 
 ),
 
