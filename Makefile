@@ -22,7 +22,7 @@ PRODUCTION_VENV := .venv-production
 BI_CLIENTS := 1.4 1.5
 BI_STAMPS := $(foreach v,$(BI_CLIENTS),.venv-bi/duckdb-$(v)/.critmin-installed)
 
-.PHONY: help install bi-clients demo run-month run-tables run-registers airflow show brief docs analysis warehouse-status warehouse-release backup rebuild test test-fast test-distributed lint bench synth
+.PHONY: help install bi-clients demo run-month backfill run-tables run-registers airflow show brief docs analysis warehouse-status warehouse-release backup rebuild test test-fast test-distributed lint bench synth
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -51,6 +51,10 @@ demo: $(VENV_STAMP) ## Land the sample downloads and run customs_monthly for eve
 run-month: $(VENV_STAMP) ## Run customs_monthly for one data month: make run-month MONTH=2025-05 [BACKFILL=1]
 	@test -n "$(MONTH)" || { echo "usage: make run-month MONTH=YYYY-MM [BACKFILL=1]"; exit 2; }
 	$(UV) run --frozen critmin run-month $(MONTH) $(if $(BACKFILL),--backfill)
+
+backfill: $(VENV_STAMP) ## Run customs_monthly for every landed month of a range, in one process: make backfill FROM=2024-01 TO=2025-12
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=YYYY-MM TO=YYYY-MM [BACKFILL=1]"; exit 2; }
+	$(UV) run --frozen critmin backfill $(FROM) $(TO) $(if $(BACKFILL),--backfill)
 
 run-tables: $(VENV_STAMP) ## Run commodity_tables for one release month (GACC's headline rare-earth tables): make run-tables MONTH=2025-04
 	@test -n "$(MONTH)" || { echo "usage: make run-tables MONTH=YYYY-MM [BACKFILL=1]"; exit 2; }
@@ -112,5 +116,5 @@ bench: $(VENV_STAMP) ## Pipeline vs plain DuckDB on SYNTHETIC data -> docs/bench
 	$(UV) run --frozen python -m bench.run $(if $(filter 1 yes true,$(QUICK)),--quick)
 
 synth: $(VENV_STAMP) ## SYNTHETIC GACC downloads for scale tests: make synth [MONTHS=1 ROWS=1000000 OUT=/tmp/critmin-synthetic]
-	$(UV) run --frozen python -m critmin.synthetic --out $(or $(OUT),/tmp/critmin-synthetic) \
+	$(UV) run --frozen python -m bench.synthetic --out $(or $(OUT),/tmp/critmin-synthetic) \
 		--months $(or $(MONTHS),1) --rows $(or $(ROWS),1000000)

@@ -11,7 +11,7 @@ process (``python -m bench.history ...``), never on a real ``$CRITMIN_HOME``.
     months (month 1 and the N - 1 months after it), then build every model once (dbt, full
     refresh), as the first build after a change to the project would. Running N months through
     the pipeline would take hours; this takes a minute. Each month is the rows of the FILEs (one
-    month of ``critmin.synthetic`` downloads, parsed with DuckDB as the baseline does) with every
+    month of ``bench.synthetic`` downloads, parsed with DuckDB as the baseline does) with every
     quantity and value multiplied by a seeded factor between 0.80 and 1.20 per month, so months
     differ and each month's world total still equals the sum over its partners, exactly.
     ``raw.gacc_export_files`` gets one row per file and month, with made-up sha256 and landing

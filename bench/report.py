@@ -308,7 +308,7 @@ def render(results: dict[str, Any]) -> str:
         "Do not edit by hand: `make bench` rewrites it.",
         "",
         "> **All data here is SYNTHETIC**: random numbers in the real GACC file format and code lists, "
-        f"written by `critmin.synthetic` with seed {params['seed']} (`SYNTHETIC_*.csv`). "
+        f"written by `bench.synthetic` with seed {params['seed']} (`SYNTHETIC_*.csv`). "
         "None of it is a published figure; it measures speed and memory only.",
         "",
         "## How to reproduce",

@@ -4,7 +4,7 @@
     make bench             # the full run, 1,000,000 rows a month (~7 minutes on 2 cores)
     python -m bench.run --quick [--keep]
 
-Measures, in one run and on the same files (``critmin.synthetic``, seeded):
+Measures, in one run and on the same files (``bench.synthetic``, seeded):
 
 1. the baseline (``bench/baseline.py``, its own process): a first month, tiny months, a big month;
 2. the pipeline, ``critmin run-month`` as a whole process with ``CRITMIN_HOME`` in a temporary
@@ -339,7 +339,7 @@ class Bench:
         return Settings.for_home(self.home)
 
     def files(self, month: Month, rows: int) -> list[Path]:
-        from critmin.synthetic import write_month
+        from bench.synthetic import write_month
 
         folder = self.scratch / "files" / str(month)
         if not folder.exists():
@@ -640,13 +640,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200,000 rows a month, under 10 minutes")
     parser.add_argument("--rows", type=int, help="rows a month (default: 1,000,000; --quick: 200,000)")
-    parser.add_argument("--seed", type=int, help="the synthetic data's seed (default: critmin.synthetic's)")
+    parser.add_argument("--seed", type=int, help="the synthetic data's seed (default: bench.synthetic's)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (for a look)")
     parser.add_argument("--results", type=Path, default=report.RESULTS)
     parser.add_argument("--doc", type=Path, default=report.DOC)
     args = parser.parse_args(argv)
 
-    from critmin.synthetic import DEFAULT_SEED
+    from bench.synthetic import DEFAULT_SEED
 
     mode = QUICK if args.quick else FULL
     if args.rows:

@@ -505,3 +505,19 @@ def test_the_demo_publishes_the_agreements_and_the_timeline(demo):
     assert australia == [(Decimal("8500000000.00"), "up_to")]
     assert may == [(Decimal("1238.47"), Decimal("46.4"))]
     assert february == [(None,)], "a month without a published figure stays NULL"
+
+
+def test_a_backfill_runs_each_landed_month_of_a_range_in_one_process(demo_copy, capsys):
+    """`make backfill FROM=2024-08 TO=2024-10`: the months with files run one after the other in
+    this process (one Airflow start); the month without files is named and stays missing; rerun
+    unchanged, the published months are what they were."""
+    from critmin.cli import main
+
+    before = _serving_rows(demo_copy)
+    assert main(["backfill", "2024-08", "2024-10"]) == 0
+    out = capsys.readouterr().out
+    assert "1 of the 3 months (2024-08): not run, they stay missing" in out
+    assert re.search(r"\[1/2\] customs_monthly 2024-09: success", out)
+    assert re.search(r"\[2/2\] customs_monthly 2024-10: success", out)
+    assert out.count("Starting Airflow (embedded") == 1, "one start for the whole range"
+    assert _serving_rows(demo_copy) == before

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -303,24 +305,23 @@ def test_a_refused_correction_keeps_the_accepted_version_and_says_so(settings, p
 
 
 def _without_fast_path(monkeypatch):
-    """Make every step read files through the Python reader only."""
+    """Make every parse go through the Python reader only."""
     from contextlib import contextmanager
 
-    from critmin.sources.gacc import gate, land, load
+    from critmin.sources.gacc import parsed
 
     @contextmanager
     def declined(*_args, **_kwargs):
         yield None
 
-    for module in (gate, land, load):
-        monkeypatch.setattr(module, "scan", declined)
+    monkeypatch.setattr(parsed, "scan", declined)
 
 
 def _spy_on_the_fast_path(monkeypatch) -> list[bool]:
-    """Record, for every file the steps scan, whether the fast path read it."""
+    """Record, for every file parsed, whether the fast path read it."""
     from contextlib import contextmanager
 
-    from critmin.sources.gacc import gate, land, load
+    from critmin.sources.gacc import parsed
     from critmin.sources.gacc.scan import scan
 
     read: list[bool] = []
@@ -331,9 +332,54 @@ def _spy_on_the_fast_path(monkeypatch) -> list[bool]:
             read.append(scanned is not None)
             yield scanned
 
-    for module in (gate, land, load):
-        monkeypatch.setattr(module, "scan", spy)
+    monkeypatch.setattr(parsed, "scan", spy)
     return read
+
+
+def _one_null_per_count(result):
+    """GX's pandas engine counts each NaN of a float column as a value of its own (NaN != NaN), so
+    two missing values read "unexpected: null, null"; counted in SQL they are one value, null."""
+    import dataclasses
+    import re
+
+    observed = re.sub(r"null(, null)+", "null", result.observed_value)
+    return dataclasses.replace(result, observed_value=observed)
+
+
+def _reader_frame(settings, path, original_name, month):
+    """The raw suite's batch straight from the Python reader's records: the definition the frame
+    built from a download's parse must equal (values and dtypes)."""
+    import pandas as pd
+
+    from critmin import codes
+    from critmin.sources.gacc.read import FIELDS, NUMERIC_FIELDS, iter_records, read_layout
+
+    layout = read_layout(path)
+    records = list(iter_records(path, layout))
+    known = codes.partner_codes(settings.seeds_dir)
+    listed = codes.partner_names(settings.seeds_dir)
+    columns = {
+        "source_file": [original_name] * len(records),
+        "source_line": [r.line_number for r in records],
+        "run_month": [str(month)] * len(records),
+        "file_data_rows": [len(records)] * len(records),
+    }
+    for field in FIELDS:
+        if field in NUMERIC_FIELDS:
+            columns[field] = [None if (v := getattr(r, field)) is None else float(v) for r in records]
+        else:
+            columns[field] = [getattr(r, field) for r in records]
+    columns["duplicate_key"] = [
+        "|".join(v or "" for v in (r.month, r.hs8_code, r.partner_code, r.regime_code, r.province_code))
+        for r in records
+    ]
+    columns["partner_code_known"] = [
+        (r.partner_code in known) if layout.has_partner else None for r in records
+    ]
+    columns["partner_name_unlisted"] = [
+        None if r.partner_name in listed.get(r.partner_code or "", ()) else r.partner_name for r in records
+    ]
+    return pd.DataFrame(columns)
 
 
 FRAME_FILES = {
@@ -358,26 +404,49 @@ FRAME_TEXTS = {
 
 
 @pytest.mark.parametrize("name", sorted(FRAME_FILES) + sorted(FRAME_TEXTS))
-def test_the_raw_gate_frame_is_the_same_through_duckdb_and_the_reader(settings, tmp_path, name):
+def test_the_raw_gate_frame_is_the_same_through_duckdb_and_the_reader(settings, tmp_path, monkeypatch, name):
+    """A download parsed by DuckDB and parsed by the Python reader: the same parse file (rows,
+    values, layout) and the raw suite's batch built from it equals the reader's records'."""
     import pandas as pd
 
-    from critmin.sources.gacc import gate
-    from critmin.sources.gacc.read import read_layout
-    from critmin.sources.gacc.scan import scan
+    from critmin.quality.sql_validation import validate_table
+    from critmin.quality.validation import validate
+    from critmin.sources.gacc import parsed
+    from critmin.sources.gacc.frames import file_frame, file_table
 
     path = FRAME_FILES.get(name)
     if path is None:
         path = tmp_path / "download.csv"
         path.write_bytes(FRAME_TEXTS[name].encode("gb18030"))
-    layout = read_layout(path)
     month = Month(2025, 9)
-    with scan(path, layout) as scanned:
-        assert scanned is not None, "the fast path must read this file"
-        fast = gate._scanned_frame(settings, scanned, path.name, month)
-    slow = gate._read_frame(settings, path, layout, path.name, month)
-    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
-    assert list(fast.dtypes) == list(slow.dtypes)
-    assert gate.file_frame(settings, path, path.name, month).equals(slow)
+    with monkeypatch.context() as patch:
+        spied = _spy_on_the_fast_path(patch)
+        fast = parsed.parse(path, tmp_path / "fast" / "x.rows.parquet")
+    assert spied == [True], "the fast path must read this file"
+    with monkeypatch.context() as patch:
+        _without_fast_path(patch)
+        slow = parsed.parse(path, tmp_path / "slow" / "x.rows.parquet")
+    assert (fast.layout, fast.data_rows) == (slow.layout, slow.data_rows)
+    with duckdb.connect() as con:
+        rows = [con.execute("select * from read_parquet(?)", [str(p.path)]).fetchall() for p in (fast, slow)]
+        described = [
+            con.execute("describe select * from read_parquet(?)", [str(p.path)]).fetchall()
+            for p in (fast, slow)
+        ]
+    assert rows[0] == rows[1] and described[0] == described[1]
+    expected = _reader_frame(settings, path, path.name, month)
+    for parse in (fast, slow):
+        frame = file_frame(settings, parse, path.name, month)
+        pd.testing.assert_frame_equal(frame, expected, check_exact=True)
+        assert list(frame.dtypes) == list(expected.dtypes)
+    # The raw suite run in SQL over the table the gate builds == GX's pandas engine on the frame.
+    suite = settings.expectations_dir / "gacc_export_rows.json"
+    options = {"dataset": "gacc_export_rows", "batch": path.name, "index_columns": ("source_line",)}
+    in_pandas = validate(expected, suite, docs_dir=tmp_path / "pandas" / "docs" / "quality", **options)
+    with duckdb.connect() as con:
+        table = file_table(con, settings, fast, path.name, month)
+        in_sql = validate_table(con, table, suite, docs_dir=tmp_path / "sql" / "docs" / "quality", **options)
+    assert in_sql == [_one_null_per_count(result) for result in in_pandas]
 
 
 def test_the_fast_path_lands_gates_and_loads_what_the_reader_does(settings, paths, tmp_path, monkeypatch):
@@ -425,7 +494,7 @@ def test_the_fast_path_loads_every_column_as_the_reader_does(tmp_path, monkeypat
             steps.land(home, Month(2026, 1))
             assert load(home, Month(2026, 1)) == 15
         if fast:
-            assert len(scanned) == 8 and all(scanned), "every file is landed and loaded by DuckDB"
+            assert len(scanned) == 4 and all(scanned), "each file is read once, by DuckDB, at landing"
         with duckdb.connect(str(home.paths.warehouse_db), read_only=True) as con:
             loaded[fast] = [
                 con.execute("select * from raw.gacc_export_rows order by all").fetchall(),
@@ -434,3 +503,85 @@ def test_the_fast_path_loads_every_column_as_the_reader_does(tmp_path, monkeypat
                 ).fetchall(),
             ]
     assert loaded[True] == loaded[False]
+
+
+# --- each download is parsed once, and a kill mid-write leaves no parse behind -------------------
+
+_FROZEN_PARSE = """
+import sys, time
+from pathlib import Path
+from critmin.sources.gacc import parsed
+
+real_copy = parsed._copy
+
+def frozen(connection, query, target, metadata):
+    real_copy(connection, query, target, metadata)  # the partial file is written, not yet renamed
+    Path(sys.argv[3]).write_text(str(target))
+    time.sleep(120)
+
+parsed._copy = frozen
+parsed.parse(Path(sys.argv[1]), Path(sys.argv[2]))
+"""
+
+
+def test_a_parse_killed_mid_write_leaves_no_parse_and_the_next_run_makes_it_again(tmp_path):
+    """SIGKILL a landing process after it wrote a download's parse beside the raw object but
+    before the rename: no file under the parse's name; the next opener parses the raw object
+    again (the same rows as an uninterrupted parse) and removes the dead writer's partial file."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from critmin.sources.gacc import parsed
+
+    raw_object = tmp_path / "objects" / "ab" / "abcdef.csv"
+    raw_object.parent.mkdir(parents=True)
+    raw_object.write_bytes(
+        (SAMPLE_LANDING / "gacc" / "export" / "2025-09" / "85051110_by_partner.csv").read_bytes()
+    )
+    target = parsed.rows_path(raw_object)
+    marker = tmp_path / "partial-written"
+    process = subprocess.Popen(
+        [sys.executable, "-c", _FROZEN_PARSE, str(raw_object), str(target), str(marker)],
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marker.exists(), "the parse reached its write"
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    partial = Path(marker.read_text())
+    assert partial.exists() and partial != target
+    assert not target.exists(), "nothing under the parse's name"
+
+    again = parsed.opened(raw_object)
+    assert again.path == target and again.data_rows > 0
+    assert not partial.exists(), "the killed writer's partial file is removed"
+    expected = parsed.parse(raw_object, tmp_path / "uninterrupted.rows.parquet")
+    with duckdb.connect() as con:
+        read = [
+            con.execute("select * from read_parquet(?)", [str(p)]).fetchall() for p in (target, expected.path)
+        ]
+    assert read[0] == read[1]
+
+
+def test_landing_parses_each_download_once_and_the_gate_and_load_read_the_parse(tmp_path, monkeypatch):
+    from critmin.sources.gacc import parsed
+    from critmin.sources.gacc.load import load_month as load
+
+    home = Settings.for_home(tmp_path / "home")
+    land_sample_month(home.paths, "2025-09")
+    with monkeypatch.context() as patch:
+        scanned = _spy_on_the_fast_path(patch)
+        landing = steps.land(home, Month(2025, 9))
+        results = steps.gate_raw(home, Month(2025, 9))
+        load(home, Month(2025, 9), results)
+        steps.land(home, Month(2025, 9))  # the same files again: nothing is read again
+    assert scanned == [True] * len(landing.current)
+    for landed in landing.current:
+        raw_object = home.paths.raw / landed.entry.object_path
+        assert parsed.rows_path(raw_object).exists()

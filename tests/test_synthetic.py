@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from critmin import synthetic
+from bench import synthetic
 from critmin.months import Month
 from critmin.settings import Settings, repo_root
 from critmin.sources.gacc.read import iter_records, read_layout

@@ -434,7 +434,7 @@ def _stock_index(docs_dir):
 
     from critmin.quality import validation
 
-    context = validation._context(docs_dir.parent.parent / "gx", docs_dir)
+    context = validation.gx_context(docs_dir.parent.parent / "gx", docs_dir)
     stock = copy.deepcopy(dict(context.variables.data_docs_sites[validation.DOCS_SITE_NAME]))
     stock.pop("site_index_builder")
     stock.pop("site_section_builders")
@@ -512,3 +512,97 @@ def test_results_stored_by_other_means_get_their_pages_and_index_entries(tmp_pat
     index = _without_timestamps(data_docs_index(docs_dir))
     assert "run 2025-04 SYNTHETIC" in index and "run 2025-05" in index
     assert index == _stock_index(docs_dir)[1]
+
+
+# --- the same suite computed in SQL (critmin.quality.sql_validation) ---------------------------
+
+
+def _stored_results(gx_dir):
+    """Each stored validation's (success, result) per expectation rule, and the suite's success."""
+    found = {}
+    for path in sorted((gx_dir / "validations").rglob("*.json")):
+        stored = json.loads(path.read_text())
+        found[stored["meta"]["run_id"]["run_name"]] = (
+            stored["success"],
+            stored["statistics"],
+            {
+                r["expectation_config"]["meta"]["rule"]: (
+                    r["success"],
+                    r["result"],
+                    r["expectation_config"]["kwargs"],
+                )
+                for r in stored["results"]
+            },
+        )
+    return found
+
+
+def _mutations():
+    """Frames the two engines must judge alike: the clean one, each rule's breaking case, the
+    warning cases, and harder ones (several rules broken at once, more than 20 unexpected rows,
+    nulls in the pair and the set columns, an empty frame)."""
+    yield "clean", clean_frame()
+    for rule, (spoil, _) in BREAKERS.items():
+        frame = clean_frame()
+        spoil(frame)
+        yield rule, frame
+    no_values = clean_frame()
+    no_values["value_usd"] = None
+    yield "no-values", no_values
+    yield "empty", clean_frame().iloc[0:0]
+    many = pd.concat([clean_frame()] * 8, ignore_index=True)
+    many["source_line"] = range(2, len(many) + 2)
+    many.loc[::3, "quantity"] = -1.0
+    many.loc[5, "month"] = None
+    many.loc[7, "partner_code_known"] = False
+    many.loc[9, "unit"] = None
+    many.loc[10, "hs8_code"] = "85O51110"
+    yield "many", many
+
+
+@pytest.fixture(scope="module")
+def both_engines(tmp_path_factory):
+    import duckdb
+
+    from critmin.quality.sql_validation import validate_table
+
+    home = tmp_path_factory.mktemp("engines")
+    runs = {}
+    for name, frame in _mutations():
+        pandas_results = validate(
+            frame, SUITE, dataset=DATASET, batch=f"{name}.csv", docs_dir=home / "pandas" / "docs" / "quality"
+        )
+        with duckdb.connect() as con:
+            con.register("frame_view", frame)
+            con.execute("create table batch as select * from frame_view")
+            sql_results = validate_table(
+                con,
+                "batch",
+                SUITE,
+                dataset=DATASET,
+                batch=f"{name}.csv",
+                docs_dir=home / "sql" / "docs" / "quality",
+            )
+        runs[name] = (pandas_results, sql_results)
+    return home, runs
+
+
+def test_the_suite_in_sql_gives_gx_s_results_for_every_case(both_engines):
+    home, runs = both_engines
+    failed = 0
+    for name, (pandas_results, sql_results) in runs.items():
+        assert sql_results == pandas_results, name
+        failed += sum(not r.success for r in sql_results)
+    assert failed >= len(BREAKERS) + 2, "the cases do break rules"
+    stored = {engine: _stored_results(home / engine / "gx") for engine in ("pandas", "sql")}
+    assert stored["sql"].keys() == stored["pandas"].keys() == {f"{name}.csv" for name in runs}
+    assert stored["sql"] == stored["pandas"]
+
+
+def test_the_sql_validations_are_in_the_data_docs_site(both_engines):
+    home, runs = both_engines
+    index = (home / "sql" / "docs" / "quality" / "index.html").read_text()
+    for name in runs:
+        assert f"{name}.csv" in index
+    pages = list((home / "sql" / "docs" / "quality" / "validations").rglob("*.html"))
+    assert len(pages) == len(runs)

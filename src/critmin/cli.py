@@ -35,7 +35,7 @@ from critmin.steps.customs_monthly import check_not_in_future
 from critmin.warehouse.connection import use_resources
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 SAMPLE_LANDING = Path("data") / "sample" / "landing"
 CUSTOMS_SOURCE = Path("gacc") / "export"
@@ -157,6 +157,34 @@ def _serving_identity(path: Path) -> tuple[int, int, int] | None:
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
+def months_to_backfill(
+    settings: Settings, first: Month, last: Month, *, report: Callable[[str], None] = print
+) -> list[Month]:
+    """The data months from ``first`` to ``last`` whose landing folder holds files, in order; says
+    which months of the range have none (they stay missing: nothing is run for them)."""
+    if last < first:
+        raise ValueError(f"the range {first} to {last} ends before it starts: give FROM <= TO")
+    check_not_in_future(last, Month.of(date.today()))
+    wanted: list[Month] = []
+    missing: list[Month] = []
+    month = first
+    while month <= last:
+        folder = settings.paths.landing_dir(str(CUSTOMS_SOURCE), str(month))
+        has_files = folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
+        (wanted if has_files else missing).append(month)
+        month = month.shifted(1)
+    if missing:
+        report(
+            f"No files in the landing folder for {len(missing)} of the {len(wanted) + len(missing)} months "
+            f"({', '.join(map(str, missing))}): not run, they stay missing. "
+            f"To add one, put its downloads in {settings.paths.landing / CUSTOMS_SOURCE}/YYYY-MM/."
+        )
+    if not wanted:
+        landing = settings.paths.landing / CUSTOMS_SOURCE
+        report(f"Nothing to run: no month from {first} to {last} has files in {landing}.")
+    return wanted
+
+
 def _run(
     settings: Settings,
     months: Sequence[Month | str],
@@ -268,6 +296,12 @@ def _embedded_command(parser: argparse.ArgumentParser, settings: Settings, args:
             print()
             print(headline_table(settings))
         return status
+    if args.command == "backfill":
+        try:
+            to_run = months_to_backfill(settings, Month.parse(args.first), Month.parse(args.last))
+        except (ValueError, InputError) as exc:
+            parser.error(str(exc))
+        return _run(settings, to_run, backfill=args.backfill) if to_run else 1
     try:
         month = Month.parse(args.month)
         check_not_in_future(month, Month.of(date.today()))
@@ -309,6 +343,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help=BACKFILL_HELP,
     )
+    backfill = commands.add_parser(
+        "backfill", help="run customs_monthly for every landed data month from FROM to TO, in one process"
+    )
+    backfill.add_argument("first", metavar="FROM", help="first data month, YYYY-MM")
+    backfill.add_argument("last", metavar="TO", help="last data month, YYYY-MM")
+    backfill.add_argument("--backfill", action="store_true", help=BACKFILL_HELP)
     commands.add_parser("run-registers", help="validate, load and publish the registers")
     show = commands.add_parser("show", help="print a month's magnet exports from serving.duckdb")
     show.add_argument("--month", help="YYYY-MM (default: the latest month)")
@@ -347,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from critmin.local_airflow import serve
 
         return serve(settings, args.port)
-    if args.command in ("run-registers", "demo", "run-month", "run-tables"):
+    if args.command in ("run-registers", "demo", "run-month", "run-tables", "backfill"):
         from critmin.embedded import AirflowRunningError, RunInterrupted
 
         try:

@@ -1,13 +1,14 @@
 """The raw zone: an immutable, content-addressed copy of every landed file, and its manifest.
 
 Every landed file, good or bad, is stored once under ``raw/objects/<sha[:2]>/<sha256><suffix>``
-(read-only), and the manifest ``raw/manifest.jsonl`` gets one row per landed version: source, data
-month, original file name, sha256, data rows, size, landed time, sequence and status. The manifest is
-append-only: landing a file with a new content under the same name for the same month adds a row
-that supersedes the earlier one, whose object stays. Landing identical bytes again adds nothing.
-A quality gate that refuses a version appends a ``quarantined`` row for it: that version stops
-being current, the file name falls back to its previously accepted version (if any), and the
-month's other files are unaffected.
+(read-only; a customs download's parse, ``<sha256>.rows.parquet``, is kept beside it: see
+``critmin.sources.gacc.parsed``), and the manifest ``raw/manifest.jsonl`` gets one row per landed
+version: source, data month, original file name, sha256, data rows, size, landed time, sequence and
+status. The manifest is append-only: landing a file with a new content under the same name for the
+same month adds a row that supersedes the earlier one, whose object stays. Landing identical bytes
+again adds nothing. A quality gate that refuses a version appends a ``quarantined`` row for it: that
+version stops being current, the file name falls back to its previously accepted version (if any),
+and the month's other files are unaffected.
 
 Each version also records its **release**: the day its publisher released it (``released_on``) and
 how that day is known (``release_date_basis``): ``publisher`` (the publisher gives it), ``supplied``

@@ -31,10 +31,13 @@ log = logging.getLogger(__name__)
 
 
 def _copy_raw_zone(source: Path, target: Path) -> None:
-    """The raw zone's objects hard-linked (or copied, across file systems), its manifest copied."""
+    """The raw zone's objects hard-linked (or copied, across file systems), its manifest copied.
+    The downloads' parses are not: the rebuild parses the bytes again, trusting nothing derived."""
+    from critmin.sources.gacc.parsed import SUFFIX as PARSE_SUFFIX
+
     objects = source / "objects"
     for path in sorted(objects.rglob("*")) if objects.exists() else []:
-        if path.is_file() and not path.name.startswith("."):
+        if path.is_file() and not path.name.startswith(".") and not path.name.endswith(PARSE_SUFFIX):
             copy = target / path.relative_to(source)
             copy.parent.mkdir(parents=True, exist_ok=True)
             try:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Sequence
     from pathlib import Path
 
+    import duckdb
     import pandas as pd
 
     from critmin.quality.results import CheckResult
@@ -46,6 +47,33 @@ def run_suite(
 
     return validate(
         frame,
+        settings.expectations_dir / f"{dataset}.json",
+        dataset=dataset,
+        batch=batch,
+        docs_dir=settings.paths.quality_docs,
+        index_columns=index_columns,
+        run_name=run_name,
+        gx_dir=settings.paths.gx_state,
+        render_docs=False,
+    )
+
+
+def run_suite_in_table(
+    settings: Settings,
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    dataset: str,
+    *,
+    batch: str,
+    run_name: str,
+    index_columns: Sequence[str],
+) -> list[CheckResult]:
+    """``run_suite`` for rows in a DuckDB table, validated in SQL (``sql_validation``)."""
+    from critmin.quality.sql_validation import validate_table
+
+    return validate_table(
+        connection,
+        table,
         settings.expectations_dir / f"{dataset}.json",
         dataset=dataset,
         batch=batch,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -48,6 +48,42 @@ class CheckResult:
 def as_dicts(results: Sequence[CheckResult]) -> list[dict[str, Any]]:
     """JSON-safe dicts (for XCom, reports and the results table)."""
     return json.loads(json.dumps([asdict(r) for r in results], default=str, ensure_ascii=False))
+
+
+def check_results(
+    suite: Any,
+    results_by_id: Mapping[Any, Any],
+    dataset: str,
+    batch: str,
+    find_rows: Callable[[Sequence[Any]], tuple[dict, ...]],
+) -> list[CheckResult]:
+    """One ``CheckResult`` per expectation of ``suite``, from GX's results keyed by expectation id;
+    ``find_rows`` gives the whole offending rows of a result's ``partial_unexpected_index_list``."""
+    checks = []
+    for expectation in suite.expectations:
+        result = results_by_id[expectation.id]
+        meta = expectation.meta or {}
+        info = dict(result.result or {})
+        error = exception_message(result.exception_info)
+        unexpected = info.get("unexpected_count")
+        offending: tuple[dict, ...] = ()
+        if error is None and unexpected:
+            offending = find_rows(info.get("partial_unexpected_index_list") or ())
+        checks.append(
+            CheckResult(
+                dataset=dataset,
+                batch=batch,
+                rule=meta["rule"],
+                expectation=expectation.expectation_type,
+                severity=meta["severity"],
+                description=meta["description"],
+                success=bool(result.success) and error is None,
+                observed_value=observed(expectation, info, error),
+                unexpected_count=None if error is not None or unexpected is None else int(unexpected),
+                offending_rows=offending,
+            )
+        )
+    return checks
 
 
 def exception_message(exception_info: Any) -> str | None:
@@ -110,7 +146,7 @@ def _values_text(counts: Sequence[Mapping]) -> str:
 
 
 def _short(value: Any) -> str:
-    value = _plain(value)
+    value = plain(value)
     if value is None:
         return "null"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
@@ -124,14 +160,14 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A plain JSON-able Python value: numpy scalars unwrapped, NaN/NA/NaT as None."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         return None if math.isnan(value) else value
     if isinstance(value, (tuple, list)):
-        return type(value)(_plain(item) for item in value)
+        return type(value)(plain(item) for item in value)
     import pandas as pd
 
     try:
@@ -141,7 +177,7 @@ def _plain(value: Any) -> Any:
         pass
     if hasattr(value, "item") and not isinstance(value, (bytes, bytearray)):
         try:
-            return _plain(value.item())
+            return plain(value.item())
         except (TypeError, ValueError):
             pass
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
@@ -168,7 +204,7 @@ class RowFinder:
             if len(positions) >= MAX_OFFENDING_ROWS:
                 break
         records = self._frame.iloc[positions[:MAX_OFFENDING_ROWS]].to_dict(orient="records")
-        return tuple({str(k): _plain(v) for k, v in record.items()} for record in records)
+        return tuple({str(k): plain(v) for k, v in record.items()} for record in records)
 
     def _locate(self, entry: Any) -> list[int]:
         if not self._columns:  # entries are index labels, which are positions (reset_index)
@@ -179,6 +215,6 @@ class RowFinder:
             keys = zip(*(self._frame[column].tolist() for column in self._columns), strict=True)
             self._positions = {}
             for position, key in enumerate(keys):
-                self._positions.setdefault(tuple(_plain(v) for v in key), []).append(position)
-        key = tuple(_plain(entry.get(column)) for column in self._columns)
+                self._positions.setdefault(tuple(plain(v) for v in key), []).append(position)
+        key = tuple(plain(entry.get(column)) for column in self._columns)
         return self._positions.get(key, [])

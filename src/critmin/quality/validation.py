@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from critmin.quality import data_docs
-from critmin.quality.results import CheckResult, RowFinder, exception_message, observed
+from critmin.quality.results import CheckResult, RowFinder, check_results
+from critmin.quality.sql_metrics import PARTIAL_UNEXPECTED_COUNT
 from critmin.quality.suites import load_suite, quiet_gx_logging
 
 if TYPE_CHECKING:
@@ -53,8 +54,6 @@ __all__ = ["CheckResult", "add_stored_results_to_data_docs", "data_docs_index", 
 
 log = logging.getLogger(__name__)
 
-#: How many unexpected values/rows GX keeps per expectation (in results and in Data Docs).
-PARTIAL_UNEXPECTED_COUNT = 20
 DOCS_SITE_NAME = "critmin_quality"
 
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
@@ -107,10 +106,10 @@ def validate(
     }
     if present_index:
         result_format["unexpected_index_column_names"] = present_index
-    asset_name = _safe_name(batch)
-    with _exclusive(gx_dir):
-        context = _context(gx_dir, docs_dir)
-        source = context.data_sources.add_or_update_pandas(name=_safe_name(dataset))
+    asset_name = safe_name(batch)
+    with exclusive(gx_dir):
+        context = gx_context(gx_dir, docs_dir)
+        source = context.data_sources.add_or_update_pandas(name=safe_name(dataset))
         asset = source.add_dataframe_asset(name=asset_name)
         batch_definition = asset.add_batch_definition_whole_dataframe("whole_dataframe")
         suite = context.suites.add_or_update(suite)
@@ -136,33 +135,8 @@ def validate(
                     pending.write(json.dumps(list(key.to_tuple())) + "\n")
     (validation_result,) = outcome.run_results.values()
 
-    rows = RowFinder(frame, present_index)
     by_id = {r.expectation_config.id: r for r in validation_result.results}
-    checks = []
-    for expectation in suite.expectations:
-        result = by_id[expectation.id]
-        meta = expectation.meta or {}
-        info = dict(result.result or {})
-        error = exception_message(result.exception_info)
-        unexpected = info.get("unexpected_count")
-        offending: tuple[dict, ...] = ()
-        if error is None and unexpected:
-            offending = rows.rows(info.get("partial_unexpected_index_list") or ())
-        checks.append(
-            CheckResult(
-                dataset=dataset,
-                batch=batch,
-                rule=meta["rule"],
-                expectation=expectation.expectation_type,
-                severity=meta["severity"],
-                description=meta["description"],
-                success=bool(result.success) and error is None,
-                observed_value=observed(expectation, info, error),
-                unexpected_count=None if error is not None or unexpected is None else int(unexpected),
-                offending_rows=offending,
-            )
-        )
-    return checks
+    return check_results(suite, by_id, dataset, batch, RowFinder(frame, present_index).rows)
 
 
 def render_pending_docs(docs_dir: Path, gx_dir: Path | None = None) -> int:
@@ -176,13 +150,13 @@ def render_pending_docs(docs_dir: Path, gx_dir: Path | None = None) -> int:
     from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
 
     docs_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive(gx_dir):
+    with exclusive(gx_dir):
         lines = pending.read_text(encoding="utf-8").splitlines() if pending.exists() else []
         keys = [
             ValidationResultIdentifier.from_tuple(tuple(json.loads(line))) for line in lines if line.strip()
         ]
         if keys:
-            context = _context(gx_dir, docs_dir)
+            context = gx_context(gx_dir, docs_dir)
             context.build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=keys)
         pending.unlink(missing_ok=True)
     return len(keys)
@@ -205,15 +179,15 @@ def add_stored_results_to_data_docs(
         for path in result_files
     ]
     docs_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive(gx_dir):
-        _context(gx_dir, docs_dir).build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=keys)
+    with exclusive(gx_dir):
+        gx_context(gx_dir, docs_dir).build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=keys)
     return len(keys)
 
 
 # --- GX context -----------------------------------------------------------------------------
 
 
-def _context(gx_dir: Path, docs_dir: Path):
+def gx_context(gx_dir: Path, docs_dir: Path):
     """An ephemeral GX context whose suites and validation results are files under ``gx_dir``.
 
     Validation definitions, checkpoints and the data source are rebuilt by each call, so they
@@ -277,7 +251,7 @@ def _context(gx_dir: Path, docs_dir: Path):
 
 
 @contextlib.contextmanager
-def _exclusive(gx_dir: Path) -> Iterator[None]:
+def exclusive(gx_dir: Path) -> Iterator[None]:
     """One validation at a time per ``gx_dir``: threads share GX's global current context, and
     concurrent processes would both rewrite the suite file and the site's index.html."""
     with _THREAD_LOCK, (gx_dir / ".validate.lock").open("a") as handle:
@@ -293,6 +267,6 @@ def _exclusive(gx_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _safe_name(text: str) -> str:
+def safe_name(text: str) -> str:
     """A name usable in GX object names and in the file paths GX derives from them."""
     return _UNSAFE_NAME_CHARS.sub("_", str(text)).strip("_") or "batch"

@@ -45,8 +45,9 @@ class FileKind:
     #: A quick check before the bytes are stored (refuses what no reader can read); returns what
     #: the full check needs.
     precheck: Callable[[Path], Any]
-    #: The full check of a stored file: returns its number of data rows (or figures).
-    check: Callable[[Path, Any], int]
+    #: The full check of a file (the landing file, then where its bytes were stored in the raw
+    #: zone, and what the precheck returned): returns its number of data rows (or figures).
+    check: Callable[[Path, Path, Any], int]
     #: The rule a file of another kind breaks.
     suffix_rule: str = "file_kind_accepted"
     #: For an empty month's message: the files to put in its folder, and where they come from.
@@ -192,7 +193,7 @@ def land_month(settings: Settings, month: Month, kind: FileKind, *, backfill: bo
             first_look = kind.precheck(path)  # refused before a byte is copied
             sha256 = sha256_of(path)
             stored = zone.store(path, sha256)
-            rows = kind.check(path, first_look)
+            rows = kind.check(path, stored, first_look)
             if released is not None and not backfill:
                 _check_not_older(zone, kind, month, path, sha256, released)
         except InputError as error:

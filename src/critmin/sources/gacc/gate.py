@@ -2,7 +2,7 @@
 
 - landing: what landing found, file by file (``gacc_export_files``), so even a month refused before
   any row could be read is in the Data Docs;
-- raw: each current download's rows (``gacc_export_rows``), before anything is loaded;
+- raw: each download's rows (``gacc_export_rows``, read from its parse), before anything is loaded;
 - marts: after dbt builds, the reconciliation of the month's mart rows with the raw rows
   (``fct_magnet_exports_monthly``) and the partners against the world total
   (``gacc_export_month``), read from the dbt audit models, before anything is published.
@@ -14,16 +14,16 @@ quarantining and the message are the gate framework's (``critmin.quality.gate``)
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from typing import TYPE_CHECKING, Any
 
-from critmin import codes
 from critmin.quality import gate
 from critmin.quality.results import as_dicts
 from critmin.raw_zone import RawZone, to_load
-from critmin.sources.gacc import SOURCE, WHAT_TO_DO
-from critmin.sources.gacc.read import FIELDS, NUMERIC_FIELDS, iter_records, read_layout
-from critmin.sources.gacc.scan import SCAN_FOLDER, scan
-from critmin.sources.gacc.scan import TABLE as SCAN_TABLE
+from critmin.sources.gacc import SOURCE, WHAT_TO_DO, parsed
+from critmin.sources.gacc.frames import file_table
+from critmin.sources.gacc.scan import FOLDER_PREFIX, SCAN_FOLDER
 from critmin.sources.landing import kept_note
 from critmin.warehouse import query_frame
 
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from critmin.quality.results import CheckResult
     from critmin.raw_zone import ManifestEntry
     from critmin.settings import Settings
-    from critmin.sources.gacc.read import GaccLayout
-    from critmin.sources.gacc.scan import Scan
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +66,30 @@ def _run(settings: Settings, frame: pd.DataFrame, dataset: str, batch: str, mont
     )
 
 
+def _run_in_database(
+    settings: Settings, rows_file: parsed.ParsedFile, name: str, batch: str, month: Month
+) -> list:
+    """The raw suite over one download's rows, in DuckDB (no frame of the rows in Python)."""
+    import duckdb
+
+    workdir = settings.paths.home / SCAN_FOLDER
+    workdir.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=workdir) as spill,
+        duckdb.connect(config={"memory_limit": "1GB", "temp_directory": spill}) as connection,
+    ):
+        table = file_table(connection, settings, rows_file, name, month)
+        return gate.run_suite_in_table(
+            settings,
+            connection,
+            table,
+            RAW_DATASET,
+            batch=batch,
+            run_name=f"customs_monthly {month}",
+            index_columns=("source_line",),
+        )
+
+
 # --- landing --------------------------------------------------------------------------------------
 
 
@@ -89,135 +111,6 @@ def record_landing(settings: Settings, month: Month, checked: list[dict[str, Any
 # --- raw gate -------------------------------------------------------------------------------------
 
 
-def file_frame(settings: Settings, raw_file: Path, original_name: str, month: Month) -> pd.DataFrame:
-    """One download's rows as the raw suite's batch (see expectations/gacc_export_rows.json).
-
-    Read by DuckDB when the fast path can (``scan``), else by the Python reader: the same frame.
-    """
-    layout = read_layout(raw_file)
-    with scan(raw_file, layout, settings.paths.home / SCAN_FOLDER) as scanned:
-        if scanned is not None and scanned.data_rows:
-            return _scanned_frame(settings, scanned, original_name, month)
-    return _read_frame(settings, raw_file, layout, original_name, month)
-
-
-def _read_frame(
-    settings: Settings, raw_file: Path, layout: GaccLayout, original_name: str, month: Month
-) -> pd.DataFrame:
-    """``file_frame`` through the Python reader, record by record."""
-    import pandas as pd
-
-    records = list(iter_records(raw_file, layout))
-    known = codes.partner_codes(settings.seeds_dir)
-    listed = codes.partner_names(settings.seeds_dir)
-    columns: dict[str, list[Any]] = {
-        "source_file": [original_name] * len(records),
-        "source_line": [r.line_number for r in records],
-        "run_month": [str(month)] * len(records),
-        "file_data_rows": [len(records)] * len(records),
-    }
-    for field in FIELDS:
-        if field in NUMERIC_FIELDS:
-            columns[field] = [None if (v := getattr(r, field)) is None else float(v) for r in records]
-        else:
-            columns[field] = [getattr(r, field) for r in records]
-    columns["duplicate_key"] = [
-        "|".join(v or "" for v in (r.month, r.hs8_code, r.partner_code, r.regime_code, r.province_code))
-        for r in records
-    ]
-    columns["partner_code_known"] = [
-        (r.partner_code in known) if layout.has_partner else None for r in records
-    ]
-    columns["partner_name_unlisted"] = [
-        None if r.partner_name in listed.get(r.partner_code or "", ()) else r.partner_name for r in records
-    ]
-    return pd.DataFrame(columns)
-
-
-def _scanned_frame(settings: Settings, scanned: Scan, original_name: str, month: Month) -> pd.DataFrame:
-    """``file_frame`` built column by column from DuckDB: the same values and dtypes as
-    ``_read_frame`` (pandas infers them from the same Python values), without a Python object per
-    record, and with each distinct text value held once."""
-    import pandas as pd
-
-    layout = scanned.layout
-    listed = codes.partner_names(settings.seeds_dir)
-    pairs = [(code, name) for code, names in listed.items() for name in names]
-    connection = scanned.connection
-    connection.execute(
-        "create table gacc_listed as select unnest($codes) as code, unnest($names) as name",
-        {"codes": [code for code, _ in pairs], "names": [name for _, name in pairs]},
-    )
-    values = {field: scanned.value_sql(field) for field in FIELDS}
-    key = " || '|' || ".join(
-        f"coalesce({values[field]}, '')"
-        for field in ("month", "hs8_code", "partner_code", "regime_code", "province_code")
-    )
-    known = "coalesce(list_contains($known, partner_code), false)" if layout.has_partner else "null"
-    connection.execute(
-        f"""
-        create table gacc_frame as
-        with parsed as (
-            select rowid + 1 as source_line, {", ".join(f"{v} as {f}" for f, v in values.items())},
-                {key} as duplicate_key
-            from {SCAN_TABLE}
-        )
-        select parsed.*, {known} as partner_code_known,
-            case when listed.name is null then parsed.partner_name end as partner_name_unlisted
-        from parsed left join (select distinct code, name from gacc_listed) as listed
-            on listed.code = coalesce(parsed.partner_code, '') and listed.name = parsed.partner_name
-        order by source_line
-        """,
-        {"known": sorted(codes.partner_codes(settings.seeds_dir))} if layout.has_partner else {},
-    )
-
-    def fetch(column: str) -> Any:
-        sql = f"select {column} from gacc_frame order by source_line"
-        return connection.execute(sql).fetchnumpy()[column]
-
-    rows = scanned.data_rows
-    columns: dict[str, Any] = {
-        "source_file": [original_name] * rows,
-        "source_line": fetch("source_line"),
-        "run_month": [str(month)] * rows,
-        "file_data_rows": [rows] * rows,
-    }
-    for field in FIELDS:
-        if field not in layout.fields:
-            columns[field] = [None] * rows
-        elif field in NUMERIC_FIELDS:
-            columns[field] = _numbers(fetch(field))
-        else:
-            columns[field] = _texts(fetch(field), shared=True)
-    columns["duplicate_key"] = _texts(fetch("duplicate_key"), shared=False)
-    columns["partner_code_known"] = fetch("partner_code_known") if layout.has_partner else [None] * rows
-    columns["partner_name_unlisted"] = _texts(fetch("partner_name_unlisted"), shared=True)
-    return pd.DataFrame(columns)
-
-
-def _numbers(array: Any) -> Any:
-    """Floats with NaN for NULL, as pandas makes of floats and ``None``; all ``None`` if all NULL."""
-    import numpy as np
-
-    mask = np.ma.getmaskarray(array)
-    if mask.all():
-        return [None] * len(array)
-    return np.where(mask, np.nan, np.ma.getdata(array))
-
-
-def _texts(array: Any, *, shared: bool) -> list[str | None]:
-    """Python strings with ``None`` for NULL; ``shared``: one object per distinct value."""
-    import numpy as np
-
-    values = np.ma.getdata(array).astype(object)
-    values[np.ma.getmaskarray(array)] = None
-    texts: list[str | None] = values.tolist()
-    if shared:
-        distinct: dict[str | None, str | None] = {}
-        texts = [distinct.setdefault(text, text) for text in texts]
-    return texts
-
-
 def gate_raw(settings: Settings, month: Month) -> list[dict[str, Any]]:
     """Validate each download of the month the load will load (every accepted version: the current
     ones and the earlier releases in the month's history); quarantine and fail on a critical
@@ -228,8 +121,8 @@ def gate_raw(settings: Settings, month: Month) -> list[dict[str, Any]]:
     results: list[CheckResult] = []
     failing: list[tuple[ManifestEntry, list[CheckResult]]] = []
     for entry, batch in entries:
-        frame = file_frame(settings, paths.raw / entry.object_path, entry.original_name, month)
-        file_results = _run(settings, frame, RAW_DATASET, batch, month, ("source_line",))
+        rows_file = parsed.opened(paths.raw / entry.object_path, paths.home / SCAN_FOLDER)
+        file_results = _run_in_database(settings, rows_file, entry.original_name, batch, month)
         results.extend(file_results)
         if critical := gate.critical(file_results):
             failing.append((entry, critical))

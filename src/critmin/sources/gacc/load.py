@@ -1,71 +1,27 @@
 """Load one data month of GACC downloads: the month's current raw files become its partition of
 ``raw.gacc_export_rows`` in ``warehouse.duckdb`` (the warehouse module owns the tables and the
-transaction; this module reads the files and hands it rows).
+transaction; this module hands it each file's parse, ``parsed``, which landing wrote).
 """
 
 from __future__ import annotations
 
 import logging
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from critmin import warehouse
 from critmin.errors import PipelineError
 from critmin.raw_zone import RawZone
-from critmin.sources.gacc import SOURCE
-from critmin.sources.gacc.read import FIELDS, GaccRecord, iter_records, read_layout
-from critmin.sources.gacc.scan import SCAN_FOLDER, scan
+from critmin.sources.gacc import SOURCE, parsed
+from critmin.sources.gacc.scan import SCAN_FOLDER
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
-    from pathlib import Path
-
-    import pandas as pd
+    from collections.abc import Iterable, Mapping
 
     from critmin.months import Month
     from critmin.settings import Settings
-    from critmin.sources.gacc.read import GaccLayout
     from critmin.warehouse import RunRef
 
 log = logging.getLogger(__name__)
-
-BATCH_ROWS = 5_000
-#: The reader's field -> the column of raw.gacc_export_rows it goes to (the rest keep their name).
-_COLUMN_OF_FIELD = {"month": "file_month"}
-
-
-def _batches(records: Iterable[GaccRecord], size: int) -> Iterator[list[GaccRecord]]:
-    iterator = iter(records)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def _frame(batch: list[GaccRecord]) -> pd.DataFrame:
-    """A batch of records as text columns named like the table's (the warehouse casts them)."""
-    import pandas as pd
-
-    columns: dict[str, list[Any]] = {"source_line": [r.line_number for r in batch]}
-    for field in FIELDS:
-        columns[_COLUMN_OF_FIELD.get(field, field)] = [
-            None if (v := getattr(r, field)) is None else str(v) for r in batch
-        ]
-    return pd.DataFrame(columns, dtype=object)
-
-
-def _add_rows(
-    partition: warehouse.CustomsMonthLoad, raw_file: Path, layout: GaccLayout, sha256: str, workdir: Path
-) -> int:
-    """Add one file's rows to the partition: in one INSERT from a Parquet file DuckDB wrote when the
-    fast path reads the file (``scan``), else in batches through the Python reader."""
-    with scan(raw_file, layout, workdir) as scanned:
-        if scanned is not None:
-            parquet = scanned.workdir / "rows.parquet"
-            scanned.write_parquet(parquet, _COLUMN_OF_FIELD)
-            return partition.add_rows_parquet(parquet, sha256)
-    rows = 0
-    for batch in _batches(iter_records(raw_file, layout), BATCH_ROWS):
-        rows += partition.add_rows(_frame(batch), sha256)
-    return rows
 
 
 def load_month(
@@ -95,9 +51,9 @@ def load_month(
                     log.warning("skipped %s: identical to another file of %s", entry.original_name, month)
                 continue
             seen.add(entry.sha256)
-            raw_file = paths.raw / entry.object_path
-            layout = read_layout(raw_file)
-            rows = _add_rows(partition, raw_file, layout, entry.sha256, paths.home / SCAN_FOLDER)
+            rows_file = parsed.opened(paths.raw / entry.object_path, paths.home / SCAN_FOLDER)
+            layout = rows_file.layout
+            rows = partition.add_rows_parquet(rows_file.path, entry.sha256)
             partition.add_file(
                 {
                     "sha256": entry.sha256,

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from critmin.processes import process_alive
-from critmin.sources.gacc.read import _GACC_NUMBER, MISSING, NUMERIC_FIELDS
+from critmin.sources.gacc.read import _GACC_NUMBER, FIELDS, MISSING, NUMERIC_FIELDS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -96,17 +96,15 @@ class Scan:
             return f"(substr({text}, 1, 4) || '-' || substr({text}, 5, 2))"
         return text
 
-    def write_parquet(self, target: Path, renamed: Mapping[str, str]) -> None:
-        """The rows as text, as the load hands them to the warehouse: ``source_line`` and each field
-        of the file (``renamed`` gives a field another column name), numbers without separators."""
+    def rows_query(self, renamed: Mapping[str, str]) -> str:
+        """SQL for the rows as ``iter_records`` gives them, as text, in the file's order:
+        ``source_line`` and every reader field (``renamed`` gives a field another column name),
+        numbers without separators, NULL for a field the file does not have."""
         selected = ["rowid + 1 as source_line"] + [
             f'{self.value_sql(field, numbers_as="varchar")} as "{renamed.get(field, field)}"'
-            for field in self.layout.fields
+            for field in FIELDS
         ]
-        quoted = str(target).replace("'", "''")
-        self.connection.execute(
-            f"copy (select {', '.join(selected)} from {TABLE} order by rowid) to '{quoted}' (format parquet)"
-        )
+        return f"select {', '.join(selected)} from {TABLE} order by rowid"
 
 
 def _text_sql(column: str) -> str:

@@ -36,7 +36,7 @@ def file_kind(settings: Settings, month: Month) -> FileKind:
         described="GACC commodity tables, as .xls (or .xlsx) workbooks or saved .html pages",
         what_to_do=WHAT_TO_DO,
         precheck=lambda path: read_table(path, month, catalogue),
-        check=lambda path, table: len(table.figures),
+        check=lambda path, stored, table: len(table.figures),
         files=FILES,
         get=GET,
         run_command="make run-tables MONTH={month}",

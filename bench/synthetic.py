@@ -28,7 +28,7 @@ months differ). The files are written in one streaming pass, code by code, besid
 renamed into it: memory does not grow with the row count. Note that a file of exactly 10,000 rows is
 refused by the raw gate as a truncated download (``download_not_truncated``), as a real one would be.
 
-    python -m critmin.synthetic --out /tmp/critmin-scale/landing --rows 1000000 --months 3 --start 2025-01
+    python -m bench.synthetic --out /tmp/critmin-scale/landing --rows 1000000 --months 3 --start 2025-01
     CRITMIN_HOME=/tmp/critmin-scale make run-month MONTH=2025-01   # the pipeline on a scratch home
 
 (Generate with ``CRITMIN_HOME`` unset or pointing elsewhere: the home in the environment is refused.)
@@ -345,7 +345,7 @@ def generate(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m critmin.synthetic",
+        prog="python -m bench.synthetic",
         description="Write SYNTHETIC GACC export downloads (random numbers, real format and codes) "
         "for scale tests, into OUT/gacc/export/YYYY-MM/. Never the demo's warehouse/.",
     )
@@ -362,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         written = generate(args.out, months, args.rows, seed=args.seed)
     except ValueError as error:
-        print(f"critmin.synthetic: {error}", file=sys.stderr)
+        print(f"bench.synthetic: {error}", file=sys.stderr)
         return 2
     for path in written:
         print(path)
