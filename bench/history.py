@@ -165,7 +165,9 @@ def fill(
                     {"month": month.first_day, "sha": sha, "factor": factor, "index": index},
                 )
                 connection.execute(
-                    f"insert into {GACC_EXPORT_FILES} values (?, ?, ?, ?, ?, ?, 'en', ?, 'USD')",
+                    # released the day it was filled (basis "landing"), the current version
+                    f"insert into {GACC_EXPORT_FILES} "
+                    "values (?, ?, ?, ?, ?, ?, 'en', ?, 'USD', ?, 'landing', true)",
                     [
                         month.first_day,
                         sha,
@@ -174,6 +176,7 @@ def fill(
                         now,
                         1_000_000 + number * len(names) + index,
                         partnered[index],
+                        now.date(),
                     ],
                 )
                 rows += per_file.get(index, 0)

@@ -205,7 +205,7 @@ def evaluate_targets(results: dict[str, Any], summary: dict[str, Any]) -> list[d
             "marginal_cost_ratio",
             "Marginal seconds per million rows, pipeline / plain-DuckDB baseline",
             summary["marginal_ratio"],
-            1.3,
+            1.5,
             "x",
             f"pipeline {summary['pipeline']['marginal_s_per_million_rows']:.1f} s per million rows vs "
             f"baseline {summary['baseline']['marginal_s_per_million_rows']:.1f} s; of the pipeline's, "
@@ -221,7 +221,7 @@ def evaluate_targets(results: dict[str, Any], summary: dict[str, Any]) -> list[d
             "fixed_overhead_s",
             "Fixed overhead: `critmin run-month` of a tiny month, whole process, warm home",
             summary["pipeline"]["fixed_s"],
-            20.0,
+            12.0,
             "s",
             dominant(tiny, sum(tiny.values()), top=4),
         )
@@ -248,7 +248,7 @@ def evaluate_targets(results: dict[str, Any], summary: dict[str, Any]) -> list[d
             "peak_memory_gib",
             "Peak resident memory of a monthly run (whole process tree)",
             memory["peak_rss_mib"] / GIB_IN_MIB,
-            2.0,
+            0.75,
             "GiB",
             f"the peak was sampled during {label(memory.get('peak_step') or '?')}",
             quick_note,
