@@ -23,7 +23,7 @@ from critmin.quality.results import as_dicts
 from critmin.raw_zone import RawZone, to_load
 from critmin.sources.gacc import SOURCE, WHAT_TO_DO, parsed
 from critmin.sources.gacc.frames import file_table
-from critmin.sources.gacc.scan import FOLDER_PREFIX, SCAN_FOLDER
+from critmin.sources.gacc.scan import FOLDER_PREFIX, SCAN_FOLDER, SCRATCH_MEMORY
 from critmin.sources.landing import kept_note
 from critmin.warehouse import query_frame
 
@@ -76,7 +76,7 @@ def _run_in_database(
     workdir.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=workdir) as spill,
-        duckdb.connect(config={"memory_limit": "1GB", "temp_directory": spill}) as connection,
+        duckdb.connect(config={"memory_limit": SCRATCH_MEMORY, "temp_directory": spill}) as connection,
     ):
         table = file_table(connection, settings, rows_file, name, month)
         return gate.run_suite_in_table(

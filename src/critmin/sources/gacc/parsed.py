@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from critmin.errors import InputError
 from critmin.processes import process_alive
 from critmin.sources.gacc.read import FIELDS, GaccLayout, iter_records, read_layout
-from critmin.sources.gacc.scan import FOLDER_PREFIX, scan
+from critmin.sources.gacc.scan import FOLDER_PREFIX, SCRATCH_MEMORY, scan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -152,7 +152,7 @@ def _write_from_reader(path: Path, layout: GaccLayout, target: Path, workdir: Pa
     rows = 0
     with (
         tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=workdir) as spill,
-        duckdb.connect(config={"memory_limit": "1GB", "temp_directory": spill}) as connection,
+        duckdb.connect(config={"memory_limit": SCRATCH_MEMORY, "temp_directory": spill}) as connection,
     ):
         columns = ", ".join(f'"{c}" {"bigint" if c == "source_line" else "varchar"}' for c in COLUMNS)
         connection.execute(f"create table parsed ({columns})")

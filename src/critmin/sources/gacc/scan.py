@@ -56,6 +56,10 @@ TABLE = "gacc_scan"
 #: Python reader), so an empty field is '' and NULL means a row with too few fields.
 #: The folder of ``$CRITMIN_HOME`` the steps give ``scan`` for its temporary files.
 SCAN_FOLDER = "tmp"
+#: DuckDB's memory for reading, parsing and checking one download (it spills to the scan's folder
+#: beyond it). Measured on a 1,000,000-row download (make bench): 1GB let the process peak
+#: 0.78 GiB above the stack; 256MB, 0.31 GiB, for 1.5 s more at landing and 0.8 s more at the gate.
+SCRATCH_MEMORY = "256MB"
 _NULL = "\x01critmin-no-field\x01"
 _CHUNK = 1 << 22
 #: A space between a quote and a comma or a line end: Python's csv refuses ``"a" ,``, DuckDB trims it.
@@ -145,7 +149,9 @@ def scan(path: Path, layout: GaccLayout, workdir: Path | None = None) -> Iterato
         if lines is None:
             yield None
             return
-        connection = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(folder / "spill")})
+        connection = duckdb.connect(
+            config={"memory_limit": SCRATCH_MEMORY, "temp_directory": str(folder / "spill")}
+        )
         try:
             records = _read(connection, utf8, len(layout.fields))
             if (
