@@ -396,6 +396,40 @@ def test_data_docs_site_lists_every_validation(clean_run, home):
     assert not (REPO / "gx").exists() and not (REPO / "great_expectations.yml").exists()
 
 
+def test_deferred_docs_render_once_at_the_end_and_a_teardown_inside_leaves_them_pending(tmp_path):
+    """The embedded runner's months: each run's teardown leaves its pages pending (on disk, so a
+    killed process leaves them to the next render); the block's end renders them all at once."""
+    from critmin.quality import gate
+    from critmin.quality.validation import PENDING_DOCS
+    from critmin.settings import Settings
+
+    settings = Settings.for_home(tmp_path / "home")
+    docs_dir, gx_dir = settings.paths.quality_docs, settings.paths.gx_state
+    pending = gx_dir / PENDING_DOCS
+
+    def validate_month(month: str) -> None:
+        batch = f"{month}_export.csv"
+        gate.run_suite(
+            settings, clean_frame(batch), DATASET, batch=batch, run_name=month, index_columns=["source_line"]
+        )
+
+    with gate.deferred_docs(settings):
+        validate_month("2025-05")
+        assert gate.publish_docs(settings, teardown=True) == 0, "a teardown inside the block renders nothing"
+        validate_month("2025-06")
+        assert gate.publish_docs(settings, teardown=True) == 0
+        assert len(pending.read_text(encoding="utf-8").splitlines()) == 2
+        assert not (docs_dir / "index.html").exists()
+    index_text = (docs_dir / "index.html").read_text(encoding="utf-8")
+    assert "2025-05_export.csv" in index_text and "2025-06_export.csv" in index_text
+    assert not pending.exists()
+
+    # Outside the block, the teardown renders its run's pages at once.
+    validate_month("2025-07")
+    assert gate.publish_docs(settings, teardown=True) == 1
+    assert "2025-07_export.csv" in (docs_dir / "index.html").read_text(encoding="utf-8")
+
+
 # --- quiet ------------------------------------------------------------------------------------
 
 

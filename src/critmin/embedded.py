@@ -519,32 +519,51 @@ def run_months(
 ) -> list[RunOutcome]:
     """Run the DAG once per month, in the order given, in this process; ``backfill`` adds earlier
     releases to the months' history (the DAGs' param ``backfill``)."""
+    from critmin.quality.gate import deferred_docs
+
     parsed = [Month.parse(m) for m in months]
     hint = json.dumps({"month": str(parsed[0]) if len(parsed) == 1 else "YYYY-MM"})
     with not_served_by_local_airflow(settings, dag_id, hint):
         dag = _start(settings, dag_id, report)
-        outcomes = []
-        width = len(str(len(parsed)))
-        for index, month in enumerate(parsed, start=1):
-            # Dated as the scheduler would date it (the 25th of the next month); every param is
-            # passed because dag.test() keeps resolved params between runs.
-            logical_date = run_date(dag, month)
-            with one_run_per_date(settings, dag_id, logical_date, str(month), report):
-                log_file = run_log_file(settings, dag_id, str(month))
-                counter = f"[{index:>{width}}/{len(parsed)}] {dag_id} {month}"
-                try:
-                    conf = {"month": str(month), "backfill": backfill}
-                    outcome = _run_once(settings, dag, logical_date, conf, str(month), log_file)
-                except RunInterrupted as interrupted:
-                    report(f"{counter}: interrupted  (log: {log_file})")
-                    report(f"    {interrupted.outcome.error}")
-                    raise
-            outcomes.append(outcome)
-            report(f"{counter}: {outcome.state} in {outcome.seconds:.1f} s  (log: {log_file})")
-            if not outcome.ok:
-                report(textwrap.indent(outcome.error or "see the log for the failed task", "    "))
-                if stop_on_failure:
-                    break
+        with deferred_docs(settings):
+            outcomes = _run_each(settings, dag, dag_id, parsed, report, stop_on_failure, backfill)
+    if len(parsed) > 1 and settings.paths.quality_docs_index.exists():
+        report(f"Data Docs (every validation of these runs): {settings.paths.quality_docs_index.as_uri()}")
+    return outcomes
+
+
+def _run_each(
+    settings: Settings,
+    dag,
+    dag_id: str,
+    months: Sequence[Month],
+    report: Callable[[str], None],
+    stop_on_failure: bool,
+    backfill: bool,
+) -> list[RunOutcome]:
+    """One DAG run per month, in order; the console line of each, and its error when it fails."""
+    outcomes: list[RunOutcome] = []
+    width = len(str(len(months)))
+    for index, month in enumerate(months, start=1):
+        # Dated as the scheduler would date it (the 25th of the next month); every param is
+        # passed because dag.test() keeps resolved params between runs.
+        logical_date = run_date(dag, month)
+        with one_run_per_date(settings, dag_id, logical_date, str(month), report):
+            log_file = run_log_file(settings, dag_id, str(month))
+            counter = f"[{index:>{width}}/{len(months)}] {dag_id} {month}"
+            try:
+                conf = {"month": str(month), "backfill": backfill}
+                outcome = _run_once(settings, dag, logical_date, conf, str(month), log_file)
+            except RunInterrupted as interrupted:
+                report(f"{counter}: interrupted  (log: {log_file})")
+                report(f"    {interrupted.outcome.error}")
+                raise
+        outcomes.append(outcome)
+        report(f"{counter}: {outcome.state} in {outcome.seconds:.1f} s  (log: {log_file})")
+        if not outcome.ok:
+            report(textwrap.indent(outcome.error or "see the log for the failed task", "    "))
+            if stop_on_failure:
+                break
     return outcomes
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -18,7 +19,7 @@ from critmin.quality.quarantine import quarantine_file
 from critmin.quality.results import as_dicts
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Sequence
+    from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
     from pathlib import Path
 
     import duckdb
@@ -85,12 +86,35 @@ def run_suite_in_table(
     )
 
 
-def publish_docs(settings: Settings) -> int:
+#: How many ``deferred_docs`` blocks are open in this process: while any is, a run's teardown
+#: leaves its Data Docs pages to the block's end.
+_docs_deferred = 0
+
+
+def publish_docs(settings: Settings, *, teardown: bool = False) -> int:
     """Render the Data Docs pages of the validations run since the last render: once per run (at
-    a refusal, before the error is raised, and in the run's teardown), never once per validation."""
+    a refusal, before the error is raised, and in the run's ``teardown``), never once per
+    validation; a teardown inside ``deferred_docs`` leaves them to the block's end. What is not
+    rendered stays pending on disk, so a process killed first leaves them to the next render."""
     from critmin.quality.validation import render_pending_docs
 
+    if teardown and _docs_deferred:
+        return 0
     return render_pending_docs(settings.paths.quality_docs, settings.paths.gx_state)
+
+
+@contextmanager
+def deferred_docs(settings: Settings) -> Iterator[None]:
+    """Many DAG runs in this process (the demo, a backfill): one Data Docs render at the end
+    instead of one per run. A refusal still renders at once."""
+    global _docs_deferred
+    _docs_deferred += 1
+    try:
+        yield
+    finally:
+        _docs_deferred -= 1
+        if not _docs_deferred:
+            publish_docs(settings)
 
 
 def critical(results: Iterable[CheckResult]) -> list[CheckResult]:

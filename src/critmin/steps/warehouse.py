@@ -93,11 +93,11 @@ def publish(settings: Settings, run: RunRef) -> dict[str, int]:
 
 def release_warehouse(settings: Settings, run: RunRef) -> str:
     """The teardown: free the warehouse whatever happened to the run, and render the run's Data
-    Docs pages (once per run). Returns what it did."""
+    Docs pages (once per run, or once at the end of the embedded runner's months). Returns what it did."""
     from critmin.quality.gate import publish_docs
     from critmin.warehouse.lease import WarehouseLease
 
-    publish_docs(settings)
+    publish_docs(settings, teardown=True)
     lease = WarehouseLease(settings)
     undone = lease.put_back_and_release(run)
     if undone:
