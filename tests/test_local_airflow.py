@@ -284,6 +284,47 @@ def trigger_and_wait(
     return wait_for(f"{dag_id} run {run_id}", finished, timeout, every=3)
 
 
+def test_a_port_left_in_time_wait_does_not_block_a_restart_but_a_listener_does():
+    import socket
+    import time
+
+    port = free_port()
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))
+        server.listen()
+        with pytest.raises(local_airflow.LocalAirflowError, match=f"port {port} on 127.0.0.1 is in use"):
+            local_airflow._check_port(port)
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server side closes first: its end stays in TIME_WAIT
+        client.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and f":{port:04X} " not in Path("/proc/net/tcp").read_text():
+        time.sleep(0.05)
+    assert f":{port:04X} " in Path("/proc/net/tcp").read_text(), "the closed connection is in TIME_WAIT"
+    local_airflow._check_port(port)  # what a restart right after Ctrl-C does: no refusal
+
+
+def test_the_api_secrets_are_kept_with_the_home_so_a_restart_keeps_logins(settings):
+    home = settings.paths.airflow_home
+    first = local_airflow.server_environment(settings, 18080, {})
+    again = local_airflow.server_environment(settings, 18081, {})
+    for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"):
+        assert first[key] and first[key] == again[key]
+    kept = home / local_airflow.SECRETS_FILE
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600, "only the owner reads the signing secrets"
+    kept.write_text("{garbled", encoding="utf-8")  # an operator's edit gone wrong: new secrets
+    renewed = local_airflow.server_environment(settings, 18080, {})
+    assert renewed["AIRFLOW__API_AUTH__JWT_SECRET"] != first["AIRFLOW__API_AUTH__JWT_SECRET"]
+    assert (
+        json.loads(kept.read_text(encoding="utf-8"))["AIRFLOW__API__SECRET_KEY"]
+        == renewed["AIRFLOW__API__SECRET_KEY"]
+    )
+    chosen = local_airflow.server_environment(settings, 18080, {"AIRFLOW__API_AUTH__JWT_SECRET": "mine"})
+    assert chosen["AIRFLOW__API_AUTH__JWT_SECRET"] == "mine", "a secret set in the environment wins"
+
+
 def task_states(api: Api, dag_id: str, run_id: str) -> dict[str, str]:
     answer = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
     return {task["task_id"]: task["state"] for task in answer["task_instances"]}
@@ -294,7 +335,9 @@ def test_the_banner_login_health_and_pool(served):
     banner = served.text()
     assert served.url.startswith("http://127.0.0.1:") and served.user == "admin"
     assert served.password == PASSWORD, "the password comes from CRITMIN_AIRFLOW_PASSWORD"
-    assert PASSWORD not in banner, "the banner says where the password is, not what it is"
+    assert f"password   {PASSWORD}  (in {served.home / 'airflow'}" in banner, (
+        "as airflow standalone, it says it"
+    )
     assert str(served.home / "logs" / "airflow") in banner and '{"month": "YYYY-MM"}' in banner
     api = served.api()
     health = api.call("GET", "/api/v2/monitor/health")
@@ -354,6 +397,25 @@ def test_a_month_and_the_registers_through_the_rest_api_while_a_scheduled_run_wa
         }
         agreements = con.execute("select count(*) from marts.fct_mineral_agreements").fetchone()[0]
     assert "2025-05" in months and agreements > 0
+
+    # The task logs of a month that went well read as such: no ERROR line (dbt's semaphores, which
+    # the task process leaves to multiprocessing's resource tracker, used to log one at its end).
+    task_logs = served.home / "airflow" / "logs" / "dag_id=customs_monthly" / "run_id=manual_2025-05"
+    for task in ("land", "load", "transform", "gate_marts", "publish"):
+        (log_file,) = (task_logs / f"task_id={task}").glob("attempt=*.log")
+        text = log_file.read_text(encoding="utf-8")
+        assert text.strip() and "leaked semaphore" not in text, (log_file, text[-2000:])
+        errors = [line for line in text.splitlines() if _log_level(line) in ("error", "critical")]
+        assert not errors, (log_file, errors)
+
+
+def _log_level(line: str) -> str | None:
+    """The level of one line of an Airflow 3 task log (JSON lines), or None."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return str(record.get("level", "")).lower() if isinstance(record, dict) else None
 
 
 # Tests that run DAGs on `served` (with trigger_and_wait) go above this one: it stops Airflow.

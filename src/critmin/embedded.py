@@ -56,6 +56,10 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
         "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
         "NO_COLOR": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        # dbt's locks are multiprocessing semaphores that a task process, which ends without
+        # running finalizers, leaves to the resource tracker: it removes them, and would also log
+        # a warning that a task log shows as an ERROR after a successful dbt build.
+        "PYTHONWARNINGS": "ignore:resource_tracker:UserWarning",
     }
 
 

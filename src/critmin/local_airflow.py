@@ -172,10 +172,37 @@ def server_environment(
     )
     # The LocalExecutor starts this many worker processes; one warehouse writer at a time anyway.
     env.setdefault("AIRFLOW__CORE__PARALLELISM", str(PARALLELISM))
-    # The api-server signs tokens the other components check: one secret for all, for this start.
-    env.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(64))
-    env.setdefault("AIRFLOW__API__SECRET_KEY", secrets.token_urlsafe(32))
+    # The api-server signs tokens the other components check: one secret for all, kept with the
+    # home so that a restart does not log everyone out.
+    for key, value in api_secrets(settings.paths.airflow_home).items():
+        env.setdefault(key, value)
     return env
+
+
+#: The api-server's signing secrets, made on the first start and kept (mode 0600) in the home.
+SECRETS_FILE = "critmin_api_secrets.json"
+_SECRET_SIZES = {"AIRFLOW__API_AUTH__JWT_SECRET": 64, "AIRFLOW__API__SECRET_KEY": 32}
+
+
+def api_secrets(airflow_home: Path) -> dict[str, str]:
+    """The secrets the api-server signs its tokens and sessions with: those of the last start when
+    ``airflow_home`` keeps them, else new ones, written (owner-only) for the next start. A token
+    from before a restart therefore still works after it."""
+    path = airflow_home / SECRETS_FILE
+    with contextlib.suppress(OSError, ValueError):
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(kept, dict) and all(
+            isinstance(kept.get(key), str) and kept[key] for key in _SECRET_SIZES
+        ):
+            return {key: kept[key] for key in _SECRET_SIZES}
+    made = {key: secrets.token_urlsafe(size) for key, size in _SECRET_SIZES.items()}
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(made, handle)
+    os.replace(staged, path)
+    return made
 
 
 def password_file(env: Mapping[str, str]) -> Path:
@@ -417,7 +444,10 @@ def _wait_ready(air: LocalAirflow, since: dt.datetime, timeout: float) -> None:
 
 
 def _check_port(port: int) -> None:
+    """Refuse a port something listens on. The probe binds as the api-server does (SO_REUSEADDR):
+    the connections of a server just stopped, left in TIME_WAIT, do not block a restart."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError as error:
@@ -505,7 +535,7 @@ def banner(air: LocalAirflow) -> str:
             f"Airflow {version('apache-airflow')} is running (LocalExecutor, this home's metadata database).",
             f"  URL        {air.url}",
             f"  user       {air.user}",
-            f"  password   in {air.password_file} ({source})",
+            f"  password   {air.password}  (in {air.password_file}; {source})",
             f"  logs       {air.logs}/ (one file per component; task logs are in the UI)",
             "",
             "Run a month: in the UI, unpause the DAG customs_monthly, then Trigger it with the",
