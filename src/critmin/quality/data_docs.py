@@ -1,4 +1,5 @@
-"""The Data Docs site's two builders: GX's own, minus the work that grows with every stored result.
+"""The Data Docs site's builders: GX's own, minus the work that grows with every stored result, and
+with pages that load nothing from the network (``critmin.quality.offline_docs``).
 
 A home keeps every validation of every month (~5 a month, 600 in ten years). GX's builders list
 every stored result once per site section and read and deserialize every stored result to write
@@ -15,6 +16,7 @@ import functools
 import json
 import logging
 import os
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,18 @@ def _docs_builders() -> dict[str, type]:
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
     from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
     from great_expectations.render.renderer import site_builder
+
+    class OfflineSiteBuilder(site_builder.SiteBuilder):
+        """GX's site builder, whose pages then load nothing from the network
+        (``critmin.quality.offline_docs``)."""
+
+        def build(self, resource_identifiers=None, build_index: bool = True):
+            from critmin.quality.offline_docs import make_offline
+
+            started = time.time_ns()
+            built = super().build(resource_identifiers, build_index)
+            make_offline(Path(self.store_backend["base_directory"]), since_ns=started)
+            return built
 
     class IncrementalSiteSectionBuilder(site_builder.DefaultSiteSectionBuilder):
         """GX's section builder; asked for given resources (a validation and its suite), it looks
@@ -224,6 +238,7 @@ def _docs_builders() -> dict[str, type]:
                 partial.unlink(missing_ok=True)
 
     return {
+        "OfflineSiteBuilder": OfflineSiteBuilder,
         "IncrementalSiteSectionBuilder": IncrementalSiteSectionBuilder,
         "SummaryCachingSiteIndexBuilder": SummaryCachingSiteIndexBuilder,
     }

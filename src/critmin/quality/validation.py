@@ -224,7 +224,8 @@ def gx_context(gx_dir: Path, docs_dir: Path):
         },
         data_docs_sites={
             DOCS_SITE_NAME: {
-                "class_name": "SiteBuilder",
+                "class_name": "OfflineSiteBuilder",
+                "module_name": data_docs.__name__,
                 "show_how_to_buttons": False,
                 "store_backend": {
                     "class_name": "TupleFilesystemStoreBackend",
