@@ -247,8 +247,9 @@ def served(tmp_path_factory):
             pytest.fail(f"{error}\n{running.text()[-5000:]}")
         running.url = re.search(r"^  URL +(\S+)$", running.text(), re.M).group(1)
         running.user = re.search(r"^  user +(\S+)$", running.text(), re.M).group(1)
-        password_file = Path(re.search(r"^  password +in (\S+) ", running.text(), re.M).group(1))
-        running.password = json.loads(password_file.read_text())[running.user]
+        shown, password_file = re.search(r"^  password +(\S+)  \(in (\S+);", running.text(), re.M).groups()
+        running.password = json.loads(Path(password_file).read_text())[running.user]
+        assert shown == running.password, "the banner shows the password the api-server reads"
         seen.update(running.descendants())
         yield running
     finally:

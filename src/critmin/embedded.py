@@ -20,6 +20,7 @@ Call ``configure_environment`` before anything imports ``airflow``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import io
@@ -44,14 +45,30 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
 
-def airflow_environment(settings: Settings) -> dict[str, str]:
-    """Settings of the embedded Airflow. Values already in the environment win."""
+#: The connection arguments of Airflow's SQLite metadata database (``sqlite3.connect``): a writer
+#: that finds the database locked waits up to this long (Python's default is 5 s) rather than fail.
+SQLITE_CONNECT_ARGS = {"timeout": 60.0}
+_CONNECT_ARGS = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"
+
+
+def airflow_environment(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Settings of the embedded Airflow. Values already in the environment (``base``, default
+    this process's) win.
+
+    On the SQLite metadata database four components (``make airflow``) or a run and a user's
+    click write at once: each connection waits for a lock up to a minute
+    (``SQLITE_CONNECT_ARGS``) and the database is in WAL mode (``init_metadata``), where readers
+    never block the writer, so a click does not fail on "database is locked"."""
+    base = os.environ if base is None else base
     home = settings.paths.airflow_home
+    connection = base.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'airflow.db'}")
+    sqlite = {_CONNECT_ARGS: f"{__name__}.SQLITE_CONNECT_ARGS"} if connection.startswith("sqlite") else {}
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(repo_root() / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": connection,
+        **sqlite,
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
         "NO_COLOR": "1",
@@ -95,12 +112,27 @@ def init_metadata() -> None:
         if not current:
             initdb()
             marker.write_text(stamp, encoding="utf-8")
+        if (
+            os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "").startswith("sqlite")
+            and database.exists()
+        ):
+            use_wal(database)
         Pool.create_or_update_pool(
             WAREHOUSE_POOL,
             slots=1,
             description="Tasks that write warehouse.duckdb (DuckDB allows one writer).",
             include_deferred=False,
         )
+
+
+def use_wal(database: Path) -> str:
+    """Put the SQLite database in WAL mode (kept in the file): readers no longer block the writer,
+    nor the writer the readers. Returns the journal mode now in force."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(database, timeout=SQLITE_CONNECT_ARGS["timeout"])) as connection:
+        (mode,) = connection.execute("pragma journal_mode=wal").fetchone()
+    return str(mode)
 
 
 class _SwitchableStream(io.TextIOBase):

@@ -150,7 +150,7 @@ def server_environment(
     settings where ``base`` has none, the critmin settings, and what the server shape needs."""
     env = dict(os.environ if base is None else base)
     env.pop(PASSWORD_VARIABLE, None)  # the api-server reads the password file, not this
-    for key, value in airflow_environment(settings).items():
+    for key, value in airflow_environment(settings, env).items():
         env.setdefault(key, value)
     # Each task is a process of its own here: a run's lease lapses by time, not with a process.
     env.update(dataclasses.replace(settings, single_process_runs=False).environment())
