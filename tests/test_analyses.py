@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from conftest import land_sample_month, published_figures
+from conftest import REPO, land_sample_month, published_figures
 
 from critmin import analyses
 from critmin.docs import build_dbt_docs, docs_index, write_docs_index
@@ -250,6 +250,37 @@ def test_dbt_docs_describe_the_published_marts_without_opening_the_warehouse(hom
     assert manifest["nodes"]["model.critmin.fct_magnet_exports_monthly"]["database"] == "serving"
     assert [_identity(path) for path in files] == before  # neither opened for writing
 
+    # The Database tab lists serving.marts apart from what only the pipeline's warehouse holds.
+    relations = [
+        node
+        for section in ("nodes", "sources")
+        for node in manifest[section].values()
+        if node["resource_type"] in ("model", "seed", "snapshot", "source")
+    ]
+    where = {(node["database"], node["schema"]) for node in relations}
+    assert {schema for database, schema in where if database == "serving"} == {"marts"}
+    assert {"raw", "staging", "intermediate", "audit"} <= {s for d, s in where if d == "warehouse"}
+    staging = manifest["nodes"]["model.critmin.stg_gacc__export_rows"]
+    assert staging["relation_name"].startswith('"warehouse"."staging".')
+    assert json.dumps(staging["relation_name"]) in page, "the page embeds this manifest"
+    assert "CATALOG.JSON INLINE DATA" not in page and "MANIFEST.JSON INLINE DATA" not in page
+
+    # Every analysis is documented (its SQL's leading comment), and the lineage reaches the brief
+    # and the BI guide's dashboard.
+    for path in sorted((REPO / "dbt_project" / "analyses").glob("*.sql")):
+        node = manifest["nodes"][f"analysis.critmin.{path.stem}"]
+        header = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.startswith("--"):
+                break
+            header.append(line[2:].removeprefix(" "))
+        assert node["description"].strip() == "\n".join(header).strip(), path.name
+    exposures = manifest["exposures"]
+    brief = exposures["exposure.critmin.monthly_brief"]["depends_on"]["nodes"]
+    assert "model.critmin.fct_trade_vintages" in brief and "model.critmin.dim_policy_event" in brief
+    dashboard = exposures["exposure.critmin.bi_dashboard"]["depends_on"]["nodes"]
+    assert "model.critmin.mart_supply_timeline" in dashboard
+
     landing = docs_index(home.paths).read_text(encoding="utf-8")
     assert 'href="dbt/index.html"' in landing
     assert "not built yet: quality/index.html" in landing  # no gate has run in this home
@@ -262,3 +293,11 @@ def test_the_docs_landing_page_links_the_data_docs_once_built(tmp_path):
     landing = write_docs_index(paths).read_text(encoding="utf-8")
     assert 'href="quality/index.html"' in landing
     assert "not built yet: dbt/index.html" in landing
+    assert "Monthly briefs (not built yet: ../briefs/YYYY-MM.html)" in landing
+
+    paths.briefs.mkdir(parents=True)
+    for month in ("2026-02", "2026-03"):
+        (paths.briefs / f"{month}.html").write_text("<html></html>", encoding="utf-8")
+    landing = write_docs_index(paths).read_text(encoding="utf-8")
+    assert '<a href="../briefs/2026-03.html">Monthly brief, 2026-03</a>' in landing
+    assert "earlier: 2026-02." in landing

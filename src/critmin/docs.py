@@ -1,29 +1,32 @@
 """The documentation sites under ``$CRITMIN_HOME/docs/``: dbt's and Great Expectations'.
 
 - ``docs/dbt/index.html``: the dbt docs site (every model, column, test and analysis, with
-  lineage), the single-file ``static_index.html`` of ``dbt docs generate --static``, with its
+  lineage), a single file as ``dbt docs generate --static`` writes it, with its
   ``manifest.json`` and ``catalog.json`` beside it;
 - ``docs/quality/index.html``: the Great Expectations Data Docs, written by every gate;
-- ``docs/index.html``: a landing page linking both.
+- ``docs/index.html``: a landing page linking both and the monthly briefs.
 
-``dbt docs generate`` connects to its target database to read the catalog (column types, row
-counts). It is pointed at a scratch copy of the published ``serving.duckdb`` (see
-``critmin.analyses.serving_target``), never at ``warehouse.duckdb``: dbt-duckdb opens its file
-read-write, and DuckDB allows one writing process, which is the pipeline's. Opening the warehouse
-would make a running month fail (or wait on the warehouse lease, if the docs took it). The
-published file is never written in place, only replaced by a rename, so a copy of it is one
-consistent published state, and the docs describe exactly what analysts query: the catalog holds
-the published ``marts`` schema, and the other models are documented from their YAML.
+``dbt docs generate`` connects to its target database to read the catalog (column types and
+comments; dbt-duckdb reports no row counts). It is pointed at a scratch copy of the published
+``serving.duckdb`` (see ``critmin.analyses.serving_target``), never at ``warehouse.duckdb``:
+dbt-duckdb opens its file read-write, and DuckDB allows one writing process, which is the pipeline's.
+Opening the warehouse would make a running month fail (or wait on the warehouse lease, if the docs
+took it). The published file is never written in place, only replaced by a rename, so a copy of it
+is one consistent published state, and the docs describe exactly what analysts query: the catalog
+holds the published ``marts`` schema, and the other models are documented from their YAML.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from critmin.analyses import serving_target
 from critmin.files import copy_atomically, write_atomically
+from critmin.serving import PUBLISHED_SCHEMA
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -34,12 +37,38 @@ log = logging.getLogger(__name__)
 
 __all__ = ["build_dbt_docs", "dbt_docs_index", "docs_index", "write_docs_index"]
 
-#: What ``dbt docs generate`` writes to its target folder that the site keeps, by its name there.
-_DBT_SITE_FILES = {
-    "static_index.html": "index.html",
-    "manifest.json": "manifest.json",
-    "catalog.json": "catalog.json",
-}
+#: The database of the relations that are not published: the pipeline's ``warehouse.duckdb``.
+BUILD_DATABASE = "warehouse"
+_RELATIONS = frozenset({"model", "seed", "snapshot", "source"})
+
+
+def where_each_relation_is(manifest: dict) -> dict:
+    """dbt's manifest with each relation outside the published schema ``marts`` in the database
+    it lives in, the pipeline's ``warehouse`` (dbt names them all after the file the docs were
+    generated from, ``serving``, where querying them fails). The Database tab then lists
+    ``serving.marts`` apart from the raw, staging, intermediate and audit relations."""
+    for section in ("nodes", "sources"):
+        for node in manifest.get(section, {}).values():
+            if node.get("resource_type") not in _RELATIONS or node.get("schema") == PUBLISHED_SCHEMA:
+                continue
+            database = node.get("database")
+            if database and database != BUILD_DATABASE:
+                node["database"] = BUILD_DATABASE
+                if node.get("relation_name"):
+                    node["relation_name"] = node["relation_name"].replace(
+                        f'"{database}".', f'"{BUILD_DATABASE}".', 1
+                    )
+    return manifest
+
+
+def _static_page(manifest: str, catalog: str) -> str:
+    """dbt's single-file docs page (what ``dbt docs generate --static`` writes), from these."""
+    from dbt.task.docs import DOCS_INDEX_FILE_PATH
+
+    with open(DOCS_INDEX_FILE_PATH, encoding="utf-8") as template:
+        page = template.read()
+    page = page.replace('"MANIFEST.JSON INLINE DATA"', manifest)
+    return page.replace('"CATALOG.JSON INLINE DATA"', catalog)
 
 
 def dbt_docs_index(paths: Paths) -> Path:
@@ -61,17 +90,22 @@ def build_dbt_docs(settings: Settings) -> Path:
 
     index = dbt_docs_index(settings.paths)
     with serving_target(settings, snapshot=True) as target:
-        run_dbt(target, ["docs", "generate", "--static"])
+        run_dbt(target, ["docs", "generate"])
         generated = target.paths.dbt_state / "target"
-        for name, kept_as in _DBT_SITE_FILES.items():
-            copy_atomically(generated / name, index.with_name(kept_as))
+        manifest = json.loads((generated / "manifest.json").read_text(encoding="utf-8"))
+        catalog = (generated / "catalog.json").read_text(encoding="utf-8")
+        site = json.dumps(where_each_relation_is(manifest))
+        write_atomically(index.with_name("manifest.json"), site.encode("utf-8"))
+        copy_atomically(generated / "catalog.json", index.with_name("catalog.json"))
+        write_atomically(index, _static_page(site, catalog).encode("utf-8"))
     write_docs_index(settings.paths)
     log.info("dbt docs: %s", index)
     return index
 
 
 def write_docs_index(paths: Paths) -> Path:
-    """Write ``docs/index.html``, linking the dbt docs and the Data Docs (each when built)."""
+    """Write ``docs/index.html``, linking the dbt docs, the Data Docs and the latest brief (each
+    when built)."""
     sites = [
         (
             dbt_docs_index(paths),
@@ -86,9 +120,19 @@ def write_docs_index(paths: Paths) -> Path:
             "gate before publishing, and the registers' gate.",
         ),
     ]
+    briefs = sorted(paths.briefs.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9].html"), reverse=True)
+    sites.append(
+        (
+            briefs[0] if briefs else paths.briefs / "YYYY-MM.html",
+            f"Monthly brief, {briefs[0].stem}" if briefs else "Monthly briefs",
+            "The latest month's brief: the headline rare-earth trade, the magnet exports by "
+            "destination and the export-control events near it, with a chart"
+            + (f"; earlier: {', '.join(b.stem for b in briefs[1:])}." if len(briefs) > 1 else "."),
+        )
+    )
     items = []
     for page, title, what in sites:
-        relative = page.relative_to(docs_index(paths).parent).as_posix()
+        relative = os.path.relpath(page, docs_index(paths).parent).replace(os.sep, "/")
         if page.is_file():
             link = f'<a href="{html.escape(relative)}">{html.escape(title)}</a>'
         else:
