@@ -94,6 +94,8 @@ def test_through_the_documented_settings_every_write_and_file_access_fails(publi
     # offline), because the file is open read-only, or because the setting cannot be undone.
     by_setting = (
         "copy_to_file",
+        "copy_to_spill_folder",
+        "set_temp_directory",
         "read_text",
         "read_csv",
         "attach_read_write",
@@ -108,13 +110,36 @@ def test_through_the_documented_settings_every_write_and_file_access_fails(publi
     assert re.search(  # DuckDB 1.4 and 1.5 word it differently
         r"Cannot (enable external access|change enable_external_access)", report["enable_external_access"]
     ), report
-    assert report["files_written"] == [], report
+    assert report["files_written"] == [] and report["spill_files_written"] == [], report
     assert report["other_tables"] == [], "ATTACH must not have written into another database"
     # ... while a reader can still query and list the schema.
     assert report["query"] == 2
     assert "serving.marts" in report["schemas"]  # duckdb-engine names schemas <database>.<schema>
     with duckdb.connect(str(published), read_only=True) as con:
         assert con.execute("select count(*) from marts.fct_magnet_exports_monthly").fetchone() == (2,)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_sqlalchemy_and_duckdb_s_own_api_in_one_process_as_the_guide_says(published, version):
+    assert run_client(version, "one-process", published) == {"sqlalchemy": 2, "duckdb": 2}
+
+
+def test_without_temp_directory_a_reader_writes_into_the_spill_folder(published):
+    """Why the guide's settings name temp_directory: with external access off alone, DuckDB (1.5
+    and later) still lets a query write into the spill folder beside the file."""
+    spill = published.with_name(published.name + ".tmp")
+    spill.mkdir()
+    external_off = {"enable_external_access": False}
+    with duckdb.connect(str(published), read_only=True, config=external_off) as con:
+        con.execute(f"copy (select 1 as x) to '{spill / 'out.csv'}'")
+    assert (spill / "out.csv").exists()
+    (spill / "out.csv").unlink()
+    with (
+        duckdb.connect(str(published), read_only=True, config=READER_CONFIG) as con,
+        pytest.raises(duckdb.PermissionException),
+    ):
+        con.execute(f"copy (select 1 as x) to '{spill / 'out.csv'}'")
+    assert not (spill / "out.csv").exists()
 
 
 def test_the_same_attempts_succeed_without_the_settings(published, tmp_path):

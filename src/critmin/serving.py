@@ -31,8 +31,11 @@ STORAGE_VERSION = "v1.4.0"
 PUBLISHED_SCHEMA = "marts"
 
 #: The settings of a safe reader, besides ``read_only``: no file or network access beyond the
-#: database itself. They cannot be switched back on from inside the connection.
-READER_CONFIG: dict[str, Any] = {"enable_external_access": False}
+#: database itself. They cannot be switched back on from inside the connection. With external
+#: access off, DuckDB 1.5 and later still let a query write files into the spill folder beside the
+#: database (``serving.duckdb.tmp/``) when that folder is writable: no spill folder at all (a reader
+#: of the small marts needs none; a query larger than memory fails instead of spilling).
+READER_CONFIG: dict[str, Any] = {"enable_external_access": False, "temp_directory": ""}
 
 #: The file's mode once published: readable by everyone, writable by no one (but root).
 FILE_MODE = 0o444

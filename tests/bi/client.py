@@ -4,6 +4,7 @@ connection for every query, as Superset opens them.
 
     python client.py describe URI CONNECT_ARGS_JSON
     python client.py attempts URI CONNECT_ARGS_JSON WORKDIR
+    python client.py one-process URI CONNECT_ARGS_JSON
     python client.py poll URI CONNECT_ARGS_JSON OUT_JSONL STOP_FILE
 
 Each prints (or writes) JSON; tests/bi_clients.py runs it and tests/test_bi_clients.py and
@@ -91,8 +92,12 @@ def attempts(uri: str, connect_args: dict, workdir: Path) -> dict:
     secret.write_text("not for BI users\n")
     other = workdir / "other.duckdb"
     duckdb.connect(str(other)).close()
+    spill = Path(uri.removeprefix("duckdb:///") + ".tmp")  # DuckDB's default spill folder
+    spill.mkdir(exist_ok=True)  # a folder readers can write, as beside a file in a user's home
     tries = {
         "copy_to_file": f"copy (select 1 as x) to '{workdir / 'out.csv'}'",
+        "copy_to_spill_folder": f"copy (select 1 as x) to '{spill / 'out.csv'}'",
+        "set_temp_directory": f"set temp_directory = '{workdir}'",
         "read_text": f"select * from read_text('{secret}')",
         "read_csv": f"select * from read_csv('{secret}')",
         "attach_read_write": f"attach '{other}' as other (read_only false); create table other.t as select 1",
@@ -122,7 +127,26 @@ def attempts(uri: str, connect_args: dict, workdir: Path) -> dict:
     report["other_tables"] = [row[0] for row in tables]
     targets = {"secret.txt", "other.duckdb"}
     report["files_written"] = sorted(p.name for p in workdir.iterdir() if p.name not in targets)
+    report["spill_files_written"] = sorted(p.name for p in spill.iterdir())
+    if not report["spill_files_written"]:
+        spill.rmdir()
     return report
+
+
+def one_process(uri: str, connect_args: dict) -> dict:
+    """The guide's way to use SQLAlchemy and DuckDB's own API in one process: one engine, and
+    DuckDB's API through its connection (a second ``duckdb.connect`` with other settings fails)."""
+    eng = engine(uri, connect_args)
+    with eng.connect() as connection:
+        through_sqlalchemy = connection.execute(text("select count(*) from marts.fct_magnet_exports_monthly"))
+        counted = through_sqlalchemy.scalar_one()
+    raw = eng.raw_connection()
+    try:
+        con = raw.driver_connection
+        (duckdb_counted,) = con.sql("select count(*) from marts.fct_magnet_exports_monthly").fetchone()
+    finally:
+        raw.close()
+    return {"sqlalchemy": counted, "duckdb": duckdb_counted}
 
 
 def poll(uri: str, connect_args: dict, out: Path, stop_file: Path) -> None:
@@ -155,6 +179,8 @@ def main(argv: list[str]) -> int:
         print(json.dumps(describe(uri, connect_args)))
     elif command == "attempts":
         print(json.dumps(attempts(uri, connect_args, Path(argv[3]))))
+    elif command == "one-process":
+        print(json.dumps(one_process(uri, connect_args)))
     elif command == "poll":
         poll(uri, connect_args, Path(argv[3]), Path(argv[4]))
     else:
