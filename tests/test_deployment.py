@@ -59,3 +59,31 @@ def test_a_missing_suite_fails_at_once_instead_of_being_retried(tmp_path, monkey
     monkeypatch.setenv("CRITMIN_EXPECTATIONS_DIR", str(tmp_path / "no-suites"))
     with pytest.raises(AirflowFailException, match=r"gacc_export_files\.json: cannot read suite"):
         run(customs_monthly.land, "2025-09", retry=retry)
+
+
+def test_a_full_disk_is_told_as_such_and_leaves_no_half_copy_in_the_raw_zone(tmp_path, monkeypatch):
+    """Landing on a full disk: the step fails at once naming the device's folder and what to do;
+    the raw zone keeps no half-written object (a later run would otherwise find it)."""
+    import errno
+    import shutil
+
+    from airflow.sdk.exceptions import AirflowFailException
+    from conftest import land_sample_month
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("CRITMIN_HOME", str(home))
+    land_sample_month(Settings.for_home(home).paths, "2025-05")
+    copy = shutil.copyfile
+
+    def full_disk(source, target, **options):
+        copy(source, target, **options)  # some bytes written, then the device is full
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(shutil, "copyfile", full_disk)
+    with pytest.raises(AirflowFailException) as failed:
+        run(customs_monthly.land, "2025-05")
+    message = str(failed.value)
+    assert message.startswith("land: no space left on the device holding ") and str(home / "raw") in message
+    assert "Free space there" in message and "serving.duckdb is unchanged" in message
+    assert not list((home / "raw").rglob("*.partial")), "no half copy is left"
+    assert not list((home / "raw").rglob("*.csv")) and not (home / "raw" / "manifest.jsonl").exists()

@@ -219,6 +219,51 @@ def test_the_manifest_records_the_order_of_landing(settings, paths):
     assert [m["sequence"] for m in _manifest_lines(paths)] == [1, 2, 3, 4]
 
 
+def test_a_manifest_line_edited_by_hand_stops_landing_naming_the_line_and_what_to_do(settings, paths):
+    from critmin.raw_zone import ManifestDamaged
+
+    land_sample_month(paths, "2025-05")
+    land_month(settings, "2025-05")
+    manifest = RawZone(paths.raw).manifest_path
+    good = manifest.read_bytes()
+    (first, *rest) = good.decode("utf-8").splitlines(keepends=True)
+    manifest.write_text(first[:40] + "\n" + "".join(rest), encoding="utf-8")  # line 1 cut short
+    land_sample_month(paths, "2025-06")
+    with pytest.raises(ManifestDamaged) as damaged:
+        land_month(settings, "2025-06")
+    message = str(damaged.value)
+    assert f"{manifest}, line 1, is not a row of the raw zone's manifest" in message
+    assert "Put it back as it was, or restore raw/manifest.jsonl from a backup" in message
+    assert str(paths.raw / "objects") in message and "Nothing was landed" in message
+    assert manifest.read_text(encoding="utf-8").count("\n") == len(rest) + 1, "the manifest is untouched"
+
+    manifest.write_bytes(good)  # put back: landing goes on where it stopped
+    land_month(settings, "2025-06")
+    assert RawZone(paths.raw).current("gacc/export", "2025-06")
+
+
+def test_a_row_whose_writing_was_stopped_is_left_out_then_kept_aside(settings, paths):
+    """A kill or a full disk in the middle of appending a row leaves a last line with no newline:
+    that landing never finished. It is read as absent, and the next row starts on its own line."""
+    land_sample_month(paths, "2025-05")
+    land_month(settings, "2025-05")
+    zone = RawZone(paths.raw)
+    recorded = zone.entries()
+    torn = b'{"source": "gacc/export", "month": "2025-06", "original_na'
+    with zone.manifest_path.open("ab") as handle:
+        handle.write(torn)
+    assert zone.entries() == recorded
+
+    land_sample_month(paths, "2025-06")
+    land_month(settings, "2025-06")
+    (aside,) = paths.raw.glob("manifest.unfinished-row.*")
+    assert aside.read_bytes() == torn, "nothing is lost"
+    after = zone.entries()
+    assert after[: len(recorded)] == recorded and {e.month for e in after[len(recorded) :]} == {"2025-06"}
+    assert zone.manifest_path.read_bytes().endswith(b"\n")
+    assert [e.sequence for e in after] == list(range(1, len(after) + 1))
+
+
 def test_a_linked_month_folder_is_refused_and_nothing_outside_the_home_is_touched(settings, paths, tmp_path):
     elsewhere = tmp_path / "some" / "other" / "dir"
     elsewhere.mkdir(parents=True)

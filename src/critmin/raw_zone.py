@@ -25,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 from contextlib import contextmanager
@@ -32,11 +33,18 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from critmin.errors import PipelineError, printable
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
 _CHUNK = 1 << 20
+log = logging.getLogger(__name__)
+
+
+class ManifestDamaged(PipelineError):
+    """A line of ``raw/manifest.jsonl`` is not a manifest row: someone edited or damaged it."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,11 @@ class RawZone:
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        shutil.copyfile(source_file, partial)
+        try:
+            shutil.copyfile(source_file, partial)
+        except BaseException:  # a full disk, a kill signal: no half copy stays behind
+            partial.unlink(missing_ok=True)
+            raise
         if sha256_of(partial) != sha256:
             partial.unlink()
             raise OSError(f"{source_file} changed while it was being copied; land it again")
@@ -115,10 +127,57 @@ class RawZone:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def entries(self) -> list[ManifestEntry]:
+        """Every row of the manifest. A last line with no newline is a row whose writing was
+        stopped (a kill, a full disk): it was never recorded, and is left out. Any other line
+        that is not a manifest row stops everything with ``ManifestDamaged``."""
         if not self.manifest_path.exists():
             return []
-        with self.manifest_path.open(encoding="utf-8") as handle:
-            return [ManifestEntry(**json.loads(line)) for line in handle if line.strip()]
+        lines = self.manifest_path.read_bytes().split(b"\n")
+        if lines[-1].strip():
+            log.warning(
+                "%s: its last line was never finished (%d bytes), left out",
+                self.manifest_path,
+                len(lines[-1]),
+            )
+        entries = []
+        for number, line in enumerate(lines[:-1], start=1):
+            if line.strip():
+                entries.append(self._parse(line, number))
+        return entries
+
+    def _parse(self, line: bytes, number: int) -> ManifestEntry:
+        try:
+            fields = json.loads(line.decode("utf-8"))
+            if not isinstance(fields, dict):
+                raise TypeError("not a JSON object")
+            return ManifestEntry(**fields)
+        except (ValueError, TypeError) as error:
+            text = line.decode("utf-8", errors="replace")
+            shown = printable(text[:120]) + ("..." if len(text) > 120 else "")
+            raise ManifestDamaged(
+                f"{self.manifest_path}, line {number}, is not a row of the raw zone's manifest ({error}): "
+                f"{shown}\n  The manifest records every landed file, one JSON object a line; this line "
+                "was edited or damaged. Put it back as it was, or restore raw/manifest.jsonl from a "
+                "backup (`make backup` keeps one). The landed files themselves are intact under "
+                f"{self.root / 'objects'}. Nothing was landed, loaded or published."
+            ) from None
+
+    def _finish_torn_row(self) -> None:
+        """Before a row is appended: a last line left unfinished by a stopped write is moved aside
+        (kept, never lost) so the new row starts on its own line."""
+        if not self.manifest_path.exists():
+            return
+        with self.manifest_path.open("rb+") as handle:
+            content = handle.read()
+            if not content or content.endswith(b"\n"):
+                return
+            start = content.rfind(b"\n") + 1
+            aside = self.root / f"manifest.unfinished-row.{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+            aside.write_bytes(content[start:])
+            handle.truncate(start)
+            handle.flush()
+            os.fsync(handle.fileno())
+        log.warning("%s: an unfinished last row was moved to %s", self.manifest_path, aside)
 
     def _versions(
         self, source: str, month: str, entries: list[ManifestEntry] | None = None
@@ -219,6 +278,7 @@ class RawZone:
                 released_on=(released_on or now.date()).isoformat(),
                 release_date_basis=release_date_basis if released_on else "landing",
             )
+            self._finish_torn_row()
             with self.manifest_path.open("a", encoding="utf-8") as handle:
                 handle.write(entry.to_json() + "\n")
                 handle.flush()

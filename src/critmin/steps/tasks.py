@@ -4,9 +4,11 @@ input file, a broken deployment) fails the task at once, with the step's message
 
 from __future__ import annotations
 
+import errno
+import functools
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from critmin.errors import ConfigurationError, CritminError, WaitedInVain
+from critmin.errors import ConfigurationError, CritminError, PipelineError, WaitedInVain
 from critmin.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +32,35 @@ def _settings() -> Settings:
         fail_without_retry(ConfigurationError(f"critmin's settings cannot be read: {error}"))
     use_resources(settings.duckdb_resources())
     return settings
+
+
+class DiskFull(PipelineError):
+    """A step ran out of disk space; the run fails and publishes nothing."""
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    return getattr(error, "errno", None) == errno.ENOSPC or "No space left on device" in str(error)
+
+
+def _reporting_disk_full(step: Callable[..., T]) -> Callable[..., T]:
+    """``step``, with a full disk (Python's ENOSPC, or DuckDB's I/O error saying so) told as
+    such: where, and what to do."""
+
+    @functools.wraps(step)
+    def wrapped(settings: Settings, *args: Any) -> T:
+        try:
+            return step(settings, *args)
+        except Exception as error:
+            if isinstance(error, CritminError) or not _is_disk_full(error):
+                raise
+            where = getattr(error, "filename", None) or settings.paths.home
+            raise DiskFull(
+                f"{getattr(step, '__name__', 'the step')}: no space left on the device holding {where} "
+                f"({error}). Free space there (or move CRITMIN_HOME to a larger disk), then run the month "
+                "again: a run that fails publishes nothing, so serving.duckdb is unchanged."
+            ) from error
+
+    return wrapped
 
 
 def poke(step: Callable[..., bool], *args: Any) -> bool:
@@ -56,6 +87,7 @@ def run(step: Callable[..., T], *args: Any, retry: bool = False) -> T:
     from critmin.warehouse.lease import WarehouseBusy
 
     settings = _settings()
+    step = _reporting_disk_full(step)
     if retry:
         try:
             return step(settings, *args)
