@@ -34,6 +34,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, BaseSensorOperator, CronTriggerTimetable, Param, dag, task
 
+from critmin.alerts import on_failure
 from critmin.settings import (
     LOAD_RETRIES,
     LOAD_RETRY_DELAY,
@@ -71,7 +72,13 @@ class WaitForTables(BaseSensorOperator):
     start_date=pendulum.datetime(2023, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=4,
-    default_args={"owner": "critmin", "retries": 2, "retry_delay": task_retry_delay()},
+    default_args={
+        "owner": "critmin",
+        "retries": 2,
+        "retry_delay": task_retry_delay(),
+        # A task that fails for good (retries run out) alerts whoever CRITMIN_ALERT_EMAIL names.
+        "on_failure_callback": on_failure,
+    },
     params={
         "month": Param(
             None,

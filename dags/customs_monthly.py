@@ -53,6 +53,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, BaseSensorOperator, CronTriggerTimetable, Param, dag, task
 
+from critmin.alerts import on_failure
 from critmin.settings import (
     LOAD_RETRIES,
     LOAD_RETRY_DELAY,
@@ -94,7 +95,13 @@ class WaitForFiles(BaseSensorOperator):
     # A run waiting for its files stays active: the pool and the warehouse lease, not this, keep
     # the writers apart.
     max_active_runs=4,
-    default_args={"owner": "critmin", "retries": 2, "retry_delay": task_retry_delay()},
+    default_args={
+        "owner": "critmin",
+        "retries": 2,
+        "retry_delay": task_retry_delay(),
+        # A task that fails for good (retries run out) alerts whoever CRITMIN_ALERT_EMAIL names.
+        "on_failure_callback": on_failure,
+    },
     params={
         "month": Param(
             None,

@@ -27,6 +27,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, dag, task
 
+from critmin.alerts import on_failure
 from critmin.settings import (
     LOAD_RETRIES,
     LOAD_RETRY_DELAY,
@@ -47,7 +48,13 @@ served_marts = Asset(name=SERVED_MARTS_ASSET, uri=SERVED_MARTS_URI)
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "critmin", "retries": 2, "retry_delay": task_retry_delay()},
+    default_args={
+        "owner": "critmin",
+        "retries": 2,
+        "retry_delay": task_retry_delay(),
+        # A task that fails for good (retries run out) alerts whoever CRITMIN_ALERT_EMAIL names.
+        "on_failure_callback": on_failure,
+    },
     tags=["critmin", "registers", "agreements"],
     doc_md=__doc__,
 )
