@@ -22,7 +22,7 @@ PRODUCTION_VENV := .venv-production
 BI_CLIENTS := 1.4 1.5
 BI_STAMPS := $(foreach v,$(BI_CLIENTS),.venv-bi/duckdb-$(v)/.critmin-installed)
 
-.PHONY: help install bi-clients demo run-month backfill run-tables run-registers airflow show brief docs analysis warehouse-status warehouse-release backup rebuild test test-fast test-distributed lint bench synth
+.PHONY: help install bi-clients browser demo run-month backfill run-tables run-registers airflow show brief docs analysis warehouse-status warehouse-release backup rebuild test test-fast test-distributed lint bench synth
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -94,10 +94,21 @@ rebuild: $(VENV_STAMP) ## Rebuild the warehouse from the raw zone alone, into a 
 	@test -n "$(INTO)" || { echo "usage: make rebuild INTO=<new, empty folder>"; exit 2; }
 	$(UV) run --frozen critmin rebuild --into '$(INTO)'
 
-test: $(VENV_STAMP) $(BI_STAMPS) ## Run the test suite (unit, dbt, DAG integrity, end to end)
+#: Debian's Chromium and its driver, for the browser tests (never a downloaded browser).
+CHROMIUM := /usr/bin/chromium /usr/bin/chromedriver
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "the browser tests need Debian's chromium and chromium-driver (apt-get not found)"; exit 1; }
+	$(APT) install -y --no-install-recommends chromium chromium-driver || \
+		{ $(APT) update && $(APT) install -y --no-install-recommends chromium chromium-driver; }
+
+browser: $(CHROMIUM) ## Install Debian's chromium and chromium-driver for the browser tests (when missing)
+
+test: $(VENV_STAMP) $(BI_STAMPS) $(CHROMIUM) ## Run the test suite (unit, dbt, DAG integrity, end to end, browser)
 	$(UV) run --frozen pytest -n 2 --dist loadfile --no-loadscope-reorder
 
-test-fast: $(VENV_STAMP) $(BI_STAMPS) ## The inner loop: every test but the end-to-end runs of the DAGs
+test-fast: $(VENV_STAMP) $(BI_STAMPS) $(CHROMIUM) ## The inner loop: every test but the end-to-end runs of the DAGs
 	$(UV) run --frozen pytest -m "not e2e"
 
 test-distributed: | $(UV) ## The production shape (Celery, PostgreSQL, Redis) as separate processes on this machine

@@ -65,6 +65,8 @@ def test_rendered_pages_load_everything_from_the_site_and_send_nothing(tmp_path)
     broken.loc[BROKEN_POSITION, "quantity"] = -5.0
     for batch, frame in [("a.csv", clean_frame("a.csv")), ("broken.csv", broken)]:
         validate(frame, SUITE, dataset=DATASET, batch=batch, docs_dir=docs_dir, run_name=f"run {batch}")
+    index_text = data_docs_index(docs_dir).read_text(encoding="utf-8")
+    assert "'_validation_success_text': 'Failed: critical'" in index_text  # broken.csv, by severity
     pages = sorted(docs_dir.rglob("*.html"))
     assert data_docs_index(docs_dir) in pages and len(pages) == 4  # index, suite, two validations
     for page in pages:

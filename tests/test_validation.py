@@ -467,6 +467,7 @@ def _stock_index(docs_dir):
     import copy
 
     from critmin.quality import validation
+    from critmin.quality.docs_status import mark_outcomes
     from critmin.quality.offline_docs import localize
 
     context = validation.gx_context(docs_dir.parent.parent / "gx", docs_dir)
@@ -478,9 +479,10 @@ def _stock_index(docs_dir):
         site_name=validation.DOCS_SITE_NAME, site_config=stock
     )
     _, links = builder.site_index_builder.build()
-    # The page as critmin's site builder leaves it: loading nothing from the network.
-    offline = localize(_without_timestamps(data_docs_index(docs_dir)), "static")
-    return links, offline
+    # The page as critmin's site builder leaves it: loading nothing from the network, each
+    # outcome by its rules' severity.
+    mark_outcomes(docs_dir, docs_dir.parent.parent / "gx" / "validations")
+    return links, localize(_without_timestamps(data_docs_index(docs_dir)), "static")
 
 
 def _without_timestamps(index):

@@ -44,14 +44,19 @@ def _docs_builders() -> dict[str, type]:
 
     class OfflineSiteBuilder(site_builder.SiteBuilder):
         """GX's site builder, whose pages then load nothing from the network
-        (``critmin.quality.offline_docs``)."""
+        (``critmin.quality.offline_docs``) and say passed, passed with warnings or failed on a
+        critical rule (``critmin.quality.docs_status``)."""
 
         def build(self, resource_identifiers=None, build_index: bool = True):
+            from critmin.quality.docs_status import mark_outcomes
             from critmin.quality.offline_docs import make_offline
 
             started = time.time_ns()
             built = super().build(resource_identifiers, build_index)
-            make_offline(Path(self.store_backend["base_directory"]), since_ns=started)
+            docs_dir = Path(self.store_backend["base_directory"])
+            make_offline(docs_dir, since_ns=started)
+            results = self.data_context.validation_results_store.store_backend
+            mark_outcomes(docs_dir, Path(results.full_base_directory), since_ns=started)
             return built
 
     class IncrementalSiteSectionBuilder(site_builder.DefaultSiteSectionBuilder):
