@@ -56,7 +56,7 @@ def _docs_builders() -> dict[str, type]:
             docs_dir = Path(self.store_backend["base_directory"])
             make_offline(docs_dir, since_ns=started)
             results = self.data_context.validation_results_store.store_backend
-            mark_outcomes(docs_dir, Path(results.full_base_directory), since_ns=started)
+            mark_outcomes(docs_dir, Path(getattr(results, "full_base_directory", "")), since_ns=started)
             return built
 
     class IncrementalSiteSectionBuilder(site_builder.DefaultSiteSectionBuilder):
