@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -104,6 +105,32 @@ def test_demo_runs_every_sample_month_with_progress_and_prints_the_table(demo):
         log = (paths.home / "logs" / "customs_monthly" / f"{month}.log").read_text(encoding="utf-8")
         assert "[DAG TEST] end task task_id=publish" in log
         assert "Completed successfully" in log  # dbt's output is in the month's log too
+
+
+def test_airflow_records_each_demo_run_as_it_ran_with_its_data_month(demo):
+    """What Airflow's UI shows of the demo: each run's real duration (dag.test() dated a run's start
+    by its logical date, weeks before) and its data month in the run's note."""
+    import sqlite3
+    from datetime import datetime
+
+    paths, result = demo
+    assert result.returncode == 0
+    database = f"file:{paths.airflow_home / 'airflow.db'}?mode=ro"
+    with contextlib.closing(sqlite3.connect(database, uri=True)) as connection:
+        runs = connection.execute(
+            "select d.dag_id, d.start_date, d.end_date, n.content from dag_run d "
+            "left join dag_run_note n on n.dag_run_id = d.id"
+        ).fetchall()
+    assert {dag_id for dag_id, *_ in runs} == {"registers", "customs_monthly", "commodity_tables"}
+    for dag_id, start, end, note in runs:
+        seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+        assert 0 < seconds < 300, (dag_id, start, end)
+        if dag_id != "registers":
+            assert note and re.fullmatch(
+                r"Data month \d{4}-\d{2}\. Run by critmin in this process\.", note
+            ), note
+    noted = {note.split()[2].rstrip(".") for dag_id, _, _, note in runs if dag_id == "customs_monthly"}
+    assert noted == set(sample_months())
 
 
 def test_served_quantities_equal_every_published_figure(demo):
