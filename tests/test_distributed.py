@@ -105,6 +105,9 @@ def cluster():
         "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "CRITMIN_ADMIN_USER": USER,
         "CRITMIN_ADMIN_PASSWORD": secrets.token_urlsafe(16),
+        # Alerts off, as with .env.example's empty values (tests/test_alerts.py sends one).
+        "CRITMIN_ALERT_EMAIL": "",
+        "CRITMIN_ALERT_FROM": "",
     }
     _admin(f'CREATE DATABASE "{database}"')
     running = Cluster(work, Path(sys.executable).parent, values, home)
