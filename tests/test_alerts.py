@@ -76,12 +76,24 @@ def test_an_overdue_month_is_told_as_overdue():
     assert "What to do: check that GACC has released the month" in alert.text
 
 
-def test_a_refused_month_reaches_the_mailbox_with_the_rule_and_what_to_do(tmp_path, smtp_sink):
+@pytest.mark.parametrize(
+    ("name", "content", "task", "rule"),
+    [
+        # refused at landing: not a CSV download
+        ("export.xlsx", b"PK", "land", "file_is_csv"),
+        # landed, then failed by the raw gate: a partner code GACC does not have
+        ("by_partner.csv", BAD_DOWNLOAD.encode(), "gate_raw", "partner_code_known"),
+    ],
+    ids=["refused-file", "failed-gate"],
+)
+def test_a_refused_or_failed_month_reaches_the_mailbox_with_the_rule_and_what_to_do(
+    tmp_path, smtp_sink, name, content, task, rule
+):
     sink, port = smtp_sink
     home = tmp_path / "home"
     folder = Settings.for_home(home).paths.landing_dir("gacc/export", "2025-07")
     folder.mkdir(parents=True)
-    (folder / "by_partner.csv").write_text(BAD_DOWNLOAD, encoding="utf-8")
+    (folder / name).write_bytes(content)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CRITMIN_"))}
     env.update(
         {
@@ -104,9 +116,9 @@ def test_a_refused_month_reaches_the_mailbox_with_the_rule_and_what_to_do(tmp_pa
     assert len(sink.messages) == 1, (sink.messages, done.stdout[-3000:])
     (message,) = sink.messages
     assert sink.recipients == [["data-team@example.org"]] and message["From"] == "critmin@example.org"
-    assert message["Subject"] == "critmin: customs_monthly 2025-07 failed (gate_raw)"
+    assert message["Subject"] == f"critmin: customs_monthly 2025-07 failed ({task})"
     body = message.get_body(preferencelist=("html", "plain")).get_content()
-    assert "partner_code_known" in body and "by_partner.csv" in body, body  # the rule and the file
+    assert rule in body and name in body, body  # the rule and the file
     assert "What to do: fix the file named above" in body, body
     assert "make run-month MONTH=2025-07, or trigger customs_monthly with" in body, body
     assert "Nothing of this run was published" in body
