@@ -61,6 +61,10 @@ class PipelineError(CritminError):
     """A pipeline step failed for a reason other than a bad input file."""
 
 
+class DiskFull(PipelineError):
+    """A step ran out of disk space; the run fails and publishes nothing."""
+
+
 class ConfigurationError(CritminError, ValueError):
     """The deployment is wrong (a suite missing or invalid, a folder absent): retrying cannot help."""
 

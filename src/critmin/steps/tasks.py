@@ -8,7 +8,7 @@ import errno
 import functools
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from critmin.errors import ConfigurationError, CritminError, PipelineError, WaitedInVain
+from critmin.errors import ConfigurationError, CritminError, DiskFull, WaitedInVain
 from critmin.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,10 +32,6 @@ def _settings() -> Settings:
         fail_without_retry(ConfigurationError(f"critmin's settings cannot be read: {error}"))
     use_resources(settings.duckdb_resources())
     return settings
-
-
-class DiskFull(PipelineError):
-    """A step ran out of disk space; the run fails and publishes nothing."""
 
 
 def _is_disk_full(error: BaseException) -> bool:
