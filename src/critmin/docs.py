@@ -25,7 +25,7 @@ import os
 from typing import TYPE_CHECKING
 
 from critmin.analyses import serving_target
-from critmin.files import copy_atomically, write_atomically
+from critmin.files import write_atomically
 from critmin.serving import PUBLISHED_SCHEMA
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def build_dbt_docs(settings: Settings) -> Path:
         catalog = (generated / "catalog.json").read_text(encoding="utf-8")
         site = json.dumps(where_each_relation_is(manifest))
         write_atomically(index.with_name("manifest.json"), site.encode("utf-8"))
-        copy_atomically(generated / "catalog.json", index.with_name("catalog.json"))
+        write_atomically(index.with_name("catalog.json"), catalog.encode("utf-8"))
         write_atomically(index, _static_page(site, catalog).encode("utf-8"))
     write_docs_index(settings.paths)
     log.info("dbt docs: %s", index)

@@ -113,11 +113,9 @@ def init_metadata() -> None:
         if not current:
             initdb()
             marker.write_text(stamp, encoding="utf-8")
-        if (
-            os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "").startswith("sqlite")
-            and database.exists()
-        ):
-            use_wal(database)
+        connection = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+        if connection.startswith("sqlite:///"):  # the file the connection names, not ours by default
+            use_wal(Path(connection.removeprefix("sqlite:///")))
         Pool.create_or_update_pool(
             WAREHOUSE_POOL,
             slots=1,

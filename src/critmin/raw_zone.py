@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 _CHUNK = 1 << 20
+#: How much of the manifest's end is read to find where an unfinished last row starts.
+_TAIL = 1 << 16
 log = logging.getLogger(__name__)
 
 
@@ -168,12 +170,19 @@ class RawZone:
         if not self.manifest_path.exists():
             return
         with self.manifest_path.open("rb+") as handle:
-            content = handle.read()
-            if not content or content.endswith(b"\n"):
+            size = handle.seek(0, os.SEEK_END)
+            if size == 0:
                 return
-            start = content.rfind(b"\n") + 1
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return
+            tail_start = max(0, size - _TAIL)  # a row is well under a kilobyte: read the end only
+            handle.seek(tail_start)
+            tail = handle.read()
+            start = tail_start + tail.rfind(b"\n") + 1 if b"\n" in tail else 0
+            handle.seek(start)
             aside = self.root / f"manifest.unfinished-row.{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
-            aside.write_bytes(content[start:])
+            aside.write_bytes(handle.read())
             handle.truncate(start)
             handle.flush()
             os.fsync(handle.fileno())

@@ -48,15 +48,15 @@ def _docs_builders() -> dict[str, type]:
         critical rule (``critmin.quality.docs_status``)."""
 
         def build(self, resource_identifiers=None, build_index: bool = True):
-            from critmin.quality.docs_status import mark_outcomes
+            from critmin.quality.docs_status import with_outcomes
             from critmin.quality.offline_docs import make_offline
 
             started = time.time_ns()
             built = super().build(resource_identifiers, build_index)
-            docs_dir = Path(self.store_backend["base_directory"])
-            make_offline(docs_dir, since_ns=started)
-            results = self.data_context.validation_results_store.store_backend
-            mark_outcomes(docs_dir, Path(getattr(results, "full_base_directory", "")), since_ns=started)
+            results = Path(
+                getattr(self.data_context.validation_results_store.store_backend, "full_base_directory", "")
+            )
+            make_offline(Path(self.store_backend["base_directory"]), started, also=[with_outcomes(results)])
             return built
 
     class IncrementalSiteSectionBuilder(site_builder.DefaultSiteSectionBuilder):

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
+
+from critmin.quality.offline_docs import PageEdit, rewrite_pages
 
 PASSED, WARNINGS, FAILED = "passed", "passed with warnings", "failed"
 
@@ -86,41 +87,35 @@ def _outcome_of(page: str, results_dir: Path) -> Outcome | None:
         return None  # the page stays as GX wrote it
 
 
+def with_outcomes(results_dir: Path) -> PageEdit:
+    """The ``PageEdit`` that words a page's status by its rules' severity: a validation page's
+    status line, the index's icons and texts; other pages are left as they are."""
+
+    def edit(text: str, relative: str) -> str:
+        if relative == "index.html":
+            return _INDEX_FAILED_ROW.sub(lambda found: _index_row(found, results_dir), text)
+        found = _PAGE_FAILED.search(text) if relative.startswith("validations/") else None
+        result = _outcome_of(relative, results_dir) if found else None
+        if found is None or result is None or result.status == PASSED:
+            return text
+        return text[: found.start()] + found.group(1) + result.page_line() + text[found.end() :]
+
+    return edit
+
+
+def _index_row(found: re.Match[str], results_dir: Path) -> str:
+    result = _outcome_of(found.group(4), results_dir)
+    if result is None or result.status == PASSED:
+        return found.group(0)
+    start, icon, middle, path, text_start, end = found.groups()
+    if result.status == WARNINGS:
+        icon, label = _FAILED_ICON.sub(_WARNING_ICON, icon), "Passed with warnings"
+    else:
+        label = "Failed: critical"
+    return f"{start}{icon}{middle}{path}{text_start}{label}{end}"
+
+
 def mark_outcomes(docs_dir: Path, results_dir: Path, since_ns: int = 0) -> int:
-    """Rewrite the status of the pages written since ``since_ns`` (validation pages and the
-    index) by their rules' severity. Returns how many pages changed."""
-    changed = 0
-    pages = [p for p in (docs_dir / "validations").rglob("*.html") if p.stat().st_mtime_ns >= since_ns]
-    index = docs_dir / "index.html"
-    for page in pages:
-        text = page.read_text(encoding="utf-8")
-        found = _PAGE_FAILED.search(text)
-        result = _outcome_of(page.relative_to(docs_dir).as_posix(), results_dir) if found else None
-        if found and result is not None and result.status != PASSED:
-            _write(page, text[: found.start()] + found.group(1) + result.page_line() + text[found.end() :])
-            changed += 1
-    if index.is_file() and index.stat().st_mtime_ns >= since_ns:
-        text = index.read_text(encoding="utf-8")
-
-        def row(found: re.Match[str]) -> str:
-            result = _outcome_of(found.group(4), results_dir)
-            if result is None or result.status == PASSED:
-                return found.group(0)
-            start, icon, middle, path, text_start, end = found.groups()
-            if result.status == WARNINGS:
-                icon, label = _FAILED_ICON.sub(_WARNING_ICON, icon), "Passed with warnings"
-            else:
-                label = "Failed: critical"
-            return f"{start}{icon}{middle}{path}{text_start}{label}{end}"
-
-        marked = _INDEX_FAILED_ROW.sub(row, text)
-        if marked != text:
-            _write(index, marked)
-            changed += 1
-    return changed
-
-
-def _write(page: Path, text: str) -> None:
-    staged = page.with_name(f".{page.name}.{os.getpid()}.tmp")
-    staged.write_text(text, encoding="utf-8")
-    os.replace(staged, page)
+    """Reword the status of the pages written since ``since_ns`` by their rules' severity (for a
+    site as GX's own builders left it). Returns how many pages changed."""
+    return rewrite_pages(docs_dir, since_ns, [with_outcomes(results_dir)])

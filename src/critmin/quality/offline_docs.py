@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 #: critmin's copies of what GX's pages load, and where they go in a site.
@@ -92,24 +93,48 @@ def install_assets(docs_dir: Path) -> bool:
     return True
 
 
-def make_offline(docs_dir: Path, since_ns: int = 0) -> int:
-    """Rewrite the pages of the site in ``docs_dir`` written since ``since_ns`` (every page when
-    the assets were not installed yet) to load nothing from the network. Returns how many."""
-    docs_dir = Path(docs_dir)
-    if not docs_dir.is_dir():
-        return 0
-    if install_assets(docs_dir):
-        since_ns = 0
-    static = docs_dir / "static"
+#: A rewrite of one page: its text and its path in the site (``index.html``, ``validations/...``).
+PageEdit = Callable[[str, str], str]
+
+
+def _static_from(relative: str) -> str:
+    """The site's ``static/`` folder relative to the page at ``relative``."""
+    depth = relative.count("/")
+    return "/".join([".."] * depth + ["static"])
+
+
+def offline(text: str, relative: str) -> str:
+    """The ``PageEdit`` that makes a page load nothing from the network (``localize``)."""
+    return localize(text, _static_from(relative))
+
+
+def rewrite_pages(docs_dir: Path, since_ns: int, edits: Sequence[PageEdit]) -> int:
+    """Apply ``edits`` to each page of the site written since ``since_ns``, each page read and
+    written once (beside, then renamed). Returns how many pages changed."""
     rewritten = 0
     for page in docs_dir.rglob("*.html"):
         if page.stat().st_mtime_ns < since_ns:
             continue
         text = page.read_text(encoding="utf-8")
-        local = localize(text, os.path.relpath(static, page.parent))
-        if local != text:
+        relative = page.relative_to(docs_dir).as_posix()
+        edited = text
+        for edit in edits:
+            edited = edit(edited, relative)
+        if edited != text:
             staged = page.with_name(f".{page.name}.{os.getpid()}.tmp")
-            staged.write_text(local, encoding="utf-8")
+            staged.write_text(edited, encoding="utf-8")
             os.replace(staged, page)
             rewritten += 1
     return rewritten
+
+
+def make_offline(docs_dir: Path, since_ns: int = 0, also: Sequence[PageEdit] = ()) -> int:
+    """Rewrite the pages of the site in ``docs_dir`` written since ``since_ns`` (every page when
+    the assets were not installed yet) to load nothing from the network, and with ``also``.
+    Returns how many."""
+    docs_dir = Path(docs_dir)
+    if not docs_dir.is_dir():
+        return 0
+    if install_assets(docs_dir):
+        since_ns = 0
+    return rewrite_pages(docs_dir, since_ns, [offline, *also])
