@@ -140,3 +140,29 @@ def test_the_fingerprint_follows_the_project_files_and_ignores_dbt_output(tmp_pa
     seed = next((project / "seeds").rglob("*.csv"))
     seed.write_bytes(seed.read_bytes() + b"\n")
     assert transform.project_fingerprint(project) != before
+
+
+def test_dbt_lets_go_of_the_warehouse_file_when_its_invocation_ends(built, tmp_path):
+    """dbt-duckdb keeps the file open for a whole invocation (one open, not one per node);
+    critmin.transform closes it at the end, so another process can write it at once."""
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
+    settings = Settings.for_home(home)
+
+    transform.run_dbt(settings, ["build", "--select", "data_quality_results"])
+
+    writer = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+        "con.execute('create table main.written_after_dbt as select 1 as x'); con.close()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", writer, str(settings.paths.warehouse_db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr

@@ -122,7 +122,10 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> Any:
     }
     with _environment(env):
         reusable = args[0] if args and "--vars" not in args else ""  # vars change what a parse gives
-        result = _runner(settings, common, reusable).invoke(command)
+        try:
+            result = _runner(settings, common, reusable).invoke(command)
+        finally:
+            _close_database()
     if result.success:
         return result.result
     failures = []
@@ -133,6 +136,22 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> Any:
             failures.append(f"  - {name}: {status}: {getattr(node_result, 'message', '')}")
     detail = "\n".join(failures) if failures else f"  {result.exception or 'see the dbt log above'}"
     raise PipelineError(f"dbt {' '.join(args)} failed:\n{detail}\n  dbt's log: {state / 'logs' / 'dbt.log'}")
+
+
+def _close_database() -> None:
+    """Close the DuckDB database dbt-duckdb kept open for the invocation (``keep_open`` in
+    ``profiles.yml``), so the file is free for the next task, in this process or another.
+
+    Kept open, one invocation opens the file once instead of once per node and per schema listed
+    (about 40 ms each: 0.4-0.6 s of a run's build); closed here, it is held no longer than before.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+        if environment is not None:
+            environment.close()
 
 
 def project_fingerprint(project_dir: Path) -> str:
