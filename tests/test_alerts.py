@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -50,6 +53,34 @@ def smtp_sink():
         controller.stop()
 
 
+@pytest.fixture
+def slack_sink():
+    """A stand-in for Slack's incoming webhook on 127.0.0.1: keeps each JSON payload posted."""
+    posted: list[tuple[str, dict]] = []
+
+    class Webhook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's hook name
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            posted.append((self.path, json.loads(body)))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield posted, f"http://127.0.0.1:{server.server_address[1]}/services/T0/B0/test"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=30)
+
+
 def test_alerts_are_off_unless_an_address_is_set():
     assert not alerts.AlertSettings.from_env({}).enabled
     assert not alerts.AlertSettings.from_env({"CRITMIN_ALERT_EMAIL": " , "}).enabled
@@ -57,6 +88,9 @@ def test_alerts_are_off_unless_an_address_is_set():
         {"CRITMIN_ALERT_EMAIL": "a@example.org, b@example.org", "CRITMIN_ALERT_SMTP_CONN_ID": "mail"}
     )
     assert chosen.to == ("a@example.org", "b@example.org") and chosen.smtp_conn_id == "mail"
+    assert chosen.slack_conn_id is None
+    slack = alerts.AlertSettings.from_env({"CRITMIN_ALERT_SLACK_CONN_ID": "slack_alerts"})
+    assert slack.enabled and slack.to == () and slack.slack_conn_id == "slack_alerts"
 
 
 def test_an_overdue_month_is_told_as_overdue():
@@ -86,10 +120,11 @@ def test_an_overdue_month_is_told_as_overdue():
     ],
     ids=["refused-file", "failed-gate"],
 )
-def test_a_refused_or_failed_month_reaches_the_mailbox_with_the_rule_and_what_to_do(
-    tmp_path, smtp_sink, name, content, task, rule
+def test_a_refused_or_failed_month_reaches_the_mailbox_and_slack_with_the_rule_and_what_to_do(
+    tmp_path, smtp_sink, slack_sink, name, content, task, rule
 ):
     sink, port = smtp_sink
+    posted, webhook = slack_sink
     home = tmp_path / "home"
     folder = Settings.for_home(home).paths.landing_dir("gacc/export", "2025-07")
     folder.mkdir(parents=True)
@@ -102,6 +137,8 @@ def test_a_refused_or_failed_month_reaches_the_mailbox_with_the_rule_and_what_to
             "AIRFLOW_CONN_SMTP_DEFAULT": (
                 f"smtp://127.0.0.1:{port}?disable_tls=true&disable_ssl=true&from_email=critmin%40example.org"
             ),
+            "CRITMIN_ALERT_SLACK_CONN_ID": "slack_alerts",
+            "AIRFLOW_CONN_SLACK_ALERTS": json.dumps({"conn_type": "slackwebhook", "password": webhook}),
         }
     )
     done = subprocess.run(
@@ -122,6 +159,11 @@ def test_a_refused_or_failed_month_reaches_the_mailbox_with_the_rule_and_what_to
     assert "What to do: fix the file named above" in body, body
     assert "make run-month MONTH=2025-07, or trigger customs_monthly with" in body, body
     assert "Nothing of this run was published" in body
+
+    assert [path for path, _ in posted] == ["/services/T0/B0/test"], done.stdout[-3000:]
+    text = posted[0][1]["text"]
+    assert f"critmin: customs_monthly 2025-07 failed ({task})" in text
+    assert rule in text and name in text and "What to do: fix the file named above" in text, text
 
 
 def test_a_registers_failure_names_no_month():

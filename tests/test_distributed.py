@@ -108,6 +108,7 @@ def cluster():
         # Alerts off, as with .env.example's empty values (tests/test_alerts.py sends one).
         "CRITMIN_ALERT_EMAIL": "",
         "CRITMIN_ALERT_FROM": "",
+        "CRITMIN_ALERT_SLACK_CONN_ID": "",
     }
     _admin(f'CREATE DATABASE "{database}"')
     running = Cluster(work, Path(sys.executable).parent, values, home)

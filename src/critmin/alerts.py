@@ -8,6 +8,12 @@ docker-compose passes on):
   ``CRITMIN_ALERT_SMTP_CONN_ID`` (default ``smtp_default``), for example
   ``AIRFLOW_CONN_SMTP_DEFAULT='smtp://user:password@smtp.example.org:587?from_email=critmin@example.org'``.
 - ``CRITMIN_ALERT_FROM``: the sender, when the connection does not name one.
+- ``CRITMIN_ALERT_SLACK_CONN_ID``: an Airflow connection to a Slack incoming webhook; the alert is
+  posted there with Airflow's ``SlackWebhookNotifier`` (apache-airflow-providers-slack), for example
+  ``CRITMIN_ALERT_SLACK_CONN_ID=slack_alerts`` and
+  ``AIRFLOW_CONN_SLACK_ALERTS='{"conn_type": "slackwebhook", "password": "https://hooks.slack.com/services/T0/B0/XXXX"}'``.
+
+Email, Slack, both or neither: each is used when its setting is there.
 
 Each DAG's tasks call ``on_failure`` once their retries have run out: a refused download or a
 failed gate (the step's message names the file, the rule and what to do), a month that did not
@@ -30,15 +36,17 @@ log = logging.getLogger(__name__)
 EMAIL_VARIABLE = "CRITMIN_ALERT_EMAIL"
 CONN_VARIABLE = "CRITMIN_ALERT_SMTP_CONN_ID"
 FROM_VARIABLE = "CRITMIN_ALERT_FROM"
+SLACK_VARIABLE = "CRITMIN_ALERT_SLACK_CONN_ID"
 
 
 @dataclass(frozen=True)
 class AlertSettings:
-    """Where alerts go; ``to`` empty: alerts are off."""
+    """Where alerts go: email to ``to``, Slack through ``slack_conn_id``; neither: alerts are off."""
 
     to: tuple[str, ...] = ()
     smtp_conn_id: str = "smtp_default"
     from_email: str | None = None
+    slack_conn_id: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AlertSettings:
@@ -48,11 +56,12 @@ class AlertSettings:
             to=to,
             smtp_conn_id=environ.get(CONN_VARIABLE, "").strip() or "smtp_default",
             from_email=environ.get(FROM_VARIABLE, "").strip() or None,
+            slack_conn_id=environ.get(SLACK_VARIABLE, "").strip() or None,
         )
 
     @property
     def enabled(self) -> bool:
-        return bool(self.to)
+        return bool(self.to or self.slack_conn_id)
 
 
 @dataclass(frozen=True)
@@ -129,18 +138,39 @@ def on_failure(context: Mapping[str, Any]) -> None:
     if not settings.enabled:
         return
     alert = alert_for(context)
-    try:
-        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+    if settings.to:
+        _send(alert, ", ".join(settings.to), lambda: _email(settings, alert), context)
+    if settings.slack_conn_id:
+        _send(alert, f"Slack ({settings.slack_conn_id})", lambda: _slack(settings, alert), context)
 
-        notifier = SmtpNotifier(
-            to=list(settings.to),
-            from_email=settings.from_email,
-            subject=alert.subject,
-            html_content=alert.html(),
-            smtp_conn_id=settings.smtp_conn_id,
-        )
-        notifier.notify(context)  # type: ignore[arg-type]  # final text: no template rendering
+
+def _email(settings: AlertSettings, alert: Alert) -> Any:
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    return SmtpNotifier(
+        to=list(settings.to),
+        from_email=settings.from_email,
+        subject=alert.subject,
+        html_content=alert.html(),
+        smtp_conn_id=settings.smtp_conn_id,
+    )
+
+
+def _slack(settings: AlertSettings, alert: Alert) -> Any:
+    from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
+
+    return SlackWebhookNotifier(
+        slack_webhook_conn_id=settings.slack_conn_id,
+        text=f"*{alert.subject}*\n```{alert.text}```",
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+
+
+def _send(alert: Alert, where: str, notifier: Any, context: Mapping[str, Any]) -> None:
+    try:
+        notifier().notify(context)  # final text: no template rendering
     except Exception:  # an alert that cannot go out must not change the run's outcome
-        log.exception("could not send the alert %r to %s", alert.subject, ", ".join(settings.to))
+        log.exception("could not send the alert %r to %s", alert.subject, where)
     else:
-        log.info("alert sent to %s: %s", ", ".join(settings.to), alert.subject)
+        log.info("alert sent to %s: %s", where, alert.subject)
