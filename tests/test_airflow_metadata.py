@@ -11,10 +11,10 @@ import subprocess
 import sys
 import time
 
-from critmin import embedded
+from critmin import airflow_home
 from critmin.settings import Settings
 
-INIT = "from critmin.embedded import init_metadata; init_metadata()"
+INIT = "from critmin.airflow_home import init_metadata; init_metadata()"
 #: A write through Airflow's own engine and session, once Airflow is imported.
 WRITE = """
 import sys
@@ -29,7 +29,7 @@ HELD_SECONDS = 8
 
 def _environment(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CRITMIN_"))}
-    env.update(embedded.airflow_environment(settings, env))
+    env.update(airflow_home.airflow_environment(settings, env))
     env.update(settings.environment())
     return env
 
@@ -37,7 +37,7 @@ def _environment(settings: Settings) -> dict[str, str]:
 def test_the_metadata_database_is_in_wal_mode_and_a_writer_waits_for_the_lock(tmp_path):
     settings = Settings.for_home(tmp_path / "home")
     env = _environment(settings)
-    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] == "critmin.embedded.SQLITE_CONNECT_ARGS"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] == "critmin.airflow_home.SQLITE_CONNECT_ARGS"
     subprocess.run([sys.executable, "-c", INIT], env=env, check=True, timeout=600, capture_output=True)
     database = settings.paths.airflow_home / "airflow.db"
     with contextlib.closing(sqlite3.connect(database)) as connection:
@@ -70,6 +70,6 @@ def test_the_metadata_database_is_in_wal_mode_and_a_writer_waits_for_the_lock(tm
 def test_a_postgresql_metadata_database_gets_no_sqlite_arguments(tmp_path):
     settings = Settings.for_home(tmp_path / "home")
     postgres = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://airflow@127.0.0.1/test"}
-    env = embedded.airflow_environment(settings, postgres)
+    env = airflow_home.airflow_environment(settings, postgres)
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == postgres["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS" not in env

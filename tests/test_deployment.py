@@ -87,7 +87,7 @@ def test_a_full_disk_is_told_as_such_and_leaves_no_half_copy_in_the_raw_zone(tmp
     assert "Free space there" in message and "serving.duckdb is unchanged" in message
     assert not list((home / "raw").rglob("*.partial")), "no half copy is left"
     # The console line of an embedded run quotes it from the run's log, as any critmin error.
-    from critmin.embedded import error_from_log
+    from critmin.run_output import error_from_log
 
     cause = failed.value.__cause__
     log = tmp_path / "run.log"

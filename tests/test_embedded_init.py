@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from critmin import embedded
+from critmin import airflow_home, run_output
 
 
 @pytest.fixture
@@ -29,16 +29,16 @@ def initdb_calls(tmp_path, monkeypatch):
 
 def test_migrations_are_checked_once_per_database_and_airflow_version(initdb_calls, monkeypatch):
     home, calls = initdb_calls
-    embedded.init_metadata()
-    embedded.init_metadata()
+    airflow_home.init_metadata()
+    airflow_home.init_metadata()
     assert calls == ["initdb"], "an initialised database is not migrated again"
 
     (home / "airflow.db").unlink()  # a deleted database is created again
-    embedded.init_metadata()
+    airflow_home.init_metadata()
     assert len(calls) == 2
 
     monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'other.db'}")
-    embedded.init_metadata()  # another database (or another Airflow version): checked again
+    airflow_home.init_metadata()  # another database (or another Airflow version): checked again
     assert len(calls) == 3
 
 
@@ -53,7 +53,7 @@ def test_output_outside_a_month_survives_a_closed_capture_stream(monkeypatch, tm
     try:
         capture = io.StringIO()
         monkeypatch.setattr(sys, "stdout", capture)
-        stand_in = embedded._switchable("stdout")
+        stand_in = run_output.switchable("stdout")
         assert stand_in.default is capture
         sys.stdout = stand_in  # the runner restores what it found: the stand-in
         capture.close()
@@ -62,7 +62,7 @@ def test_output_outside_a_month_survives_a_closed_capture_stream(monkeypatch, tm
         stand_in.write("after the capture\n")
         written.append(sys.__stdout__.getvalue())
         assert written == ["after the capture\n"]
-        with embedded._captured(tmp_path / "month.log"):
+        with run_output.captured(tmp_path / "month.log"):
             print("inside a month")
         assert (tmp_path / "month.log").read_text() == "inside a month\n"
     finally:

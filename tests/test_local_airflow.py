@@ -28,7 +28,7 @@ import pytest
 from airflow_cluster import Api, free_port, wait_for
 from conftest import REPO, land_sample_month
 
-from critmin import embedded, local_airflow
+from critmin import airflow_access, airflow_home, embedded, local_airflow
 from critmin.settings import Settings
 
 #: How long `critmin airflow` may take to be ready (four Airflow processes start on a small machine).
@@ -45,18 +45,18 @@ PASSWORD = "test-password-1234"
 def held(settings):
     """The home's lock held as `critmin airflow` holds it, with its pid and URL written in it."""
     holder = {"pid": os.getpid(), "url": "http://127.0.0.1:18080", "process_groups": {}}
-    with local_airflow.claim_home(settings, holder):
+    with airflow_home.claim_home(settings, holder):
         yield holder
 
 
 def test_embedded_runs_refuse_while_airflow_serves_the_home(settings, held):
-    with pytest.raises(embedded.AirflowRunningError) as refused:
+    with pytest.raises(airflow_home.AirflowRunningError) as refused:
         embedded.run_months(settings, ["2025-05"], report=lambda _: None)
     message = str(refused.value)
     assert message.startswith("Airflow is running on this home")
     assert f"pid {os.getpid()}" in message and held["url"] in message
     assert 'with {"month": "2025-05"}' in message and "stop it first" in message
-    with pytest.raises(embedded.AirflowRunningError, match="Trigger registers from the UI"):
+    with pytest.raises(airflow_home.AirflowRunningError, match="Trigger registers from the UI"):
         embedded.run_registers(settings, report=lambda _: None)
     assert not (settings.paths.airflow_home / "airflow.db").exists(), "refused before touching Airflow"
 
@@ -72,35 +72,35 @@ def test_the_cli_says_why_and_exits_1(settings, held, capsys):
 
 def test_airflow_refuses_to_start_during_an_embedded_run(settings):
     def claim(url: str | None = None):
-        return local_airflow.claim_home(settings, {"pid": os.getpid(), "url": url})
+        return airflow_home.claim_home(settings, {"pid": os.getpid(), "url": url})
 
-    embedded_run = embedded.not_served_by_local_airflow(settings, "customs_monthly")
-    refused = pytest.raises(local_airflow.LocalAirflowError, match="run-month.*is running on this home")
+    embedded_run = airflow_home.not_served_by_local_airflow(settings, "customs_monthly")
+    refused = pytest.raises(airflow_home.LocalAirflowError, match="run-month.*is running on this home")
     with embedded_run, refused, claim():
         pass
     refused = pytest.raises(
-        local_airflow.LocalAirflowError, match=r"already serves this home \(pid \d+, http://x\)"
+        airflow_home.LocalAirflowError, match=r"already serves this home \(pid \d+, http://x\)"
     )
     with claim("http://x"), refused, claim():  # free again, and one `critmin airflow` per home
         pass
-    with embedded.not_served_by_local_airflow(settings, "customs_monthly"):
+    with airflow_home.not_served_by_local_airflow(settings, "customs_monthly"):
         pass  # and free again
 
 
 def test_the_password_comes_from_the_environment_else_the_file_else_is_generated(tmp_path):
-    path = tmp_path / "airflow" / local_airflow.PASSWORDS_FILE
-    password, source = local_airflow.set_password(path, {})
+    path = tmp_path / "airflow" / airflow_access.PASSWORDS_FILE
+    password, source = airflow_access.set_password(path, {})
     assert source == "generated" and len(password) >= 16
     assert json.loads(path.read_text()) == {"admin": password}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert local_airflow.set_password(path, {}) == (password, "kept")
-    chosen = {local_airflow.PASSWORD_VARIABLE: "chosen-one"}
-    assert local_airflow.set_password(path, chosen) == ("chosen-one", local_airflow.PASSWORD_VARIABLE)
+    assert airflow_access.set_password(path, {}) == (password, "kept")
+    chosen = {airflow_access.PASSWORD_VARIABLE: "chosen-one"}
+    assert airflow_access.set_password(path, chosen) == ("chosen-one", airflow_access.PASSWORD_VARIABLE)
     assert json.loads(path.read_text()) == {"admin": "chosen-one"}
 
 
 def test_the_components_environment(settings):
-    base = {"PATH": "/usr/bin", local_airflow.PASSWORD_VARIABLE: "secret", "AIRFLOW__CORE__PARALLELISM": "4"}
+    base = {"PATH": "/usr/bin", airflow_access.PASSWORD_VARIABLE: "secret", "AIRFLOW__CORE__PARALLELISM": "4"}
     env = local_airflow.server_environment(settings, 18123, base)
     assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18123/execution/"
@@ -108,10 +108,10 @@ def test_the_components_environment(settings):
     assert env["AIRFLOW_HOME"] == str(settings.paths.airflow_home)
     assert env["CRITMIN_HOME"] == str(settings.paths.home)
     assert env["CRITMIN_SINGLE_PROCESS_RUNS"] == "0", "each task is a process of its own"
-    assert local_airflow.PASSWORD_VARIABLE not in env, "the password goes through the file only"
+    assert airflow_access.PASSWORD_VARIABLE not in env, "the password goes through the file only"
     assert env["AIRFLOW__CORE__PARALLELISM"] == "4", "the caller's Airflow settings are kept"
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] == str(
-        settings.paths.airflow_home / local_airflow.PASSWORDS_FILE
+        settings.paths.airflow_home / airflow_access.PASSWORDS_FILE
     )
 
 
@@ -138,7 +138,7 @@ class Served:
         return self.output.read_text(encoding="utf-8", errors="replace")
 
     def holder(self) -> dict:
-        return embedded.lock_holder(embedded.local_airflow_lock(self.settings))
+        return airflow_home.lock_holder(airflow_home.local_airflow_lock(self.settings))
 
     def api(self) -> Api:
         api = Api(self.url)
@@ -224,7 +224,7 @@ def served(tmp_path_factory):
     work = tmp_path_factory.mktemp("local-airflow")
     home = work / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CRITMIN_"))}
-    env.update({"CRITMIN_HOME": str(home), local_airflow.PASSWORD_VARIABLE: PASSWORD, "NO_COLOR": "1"})
+    env.update({"CRITMIN_HOME": str(home), airflow_access.PASSWORD_VARIABLE: PASSWORD, "NO_COLOR": "1"})
     port = free_port()
     output = work / "critmin-airflow.out"
     with output.open("wb") as sink:
@@ -294,8 +294,8 @@ def test_a_port_left_in_time_wait_does_not_block_a_restart_but_a_listener_does()
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind(("127.0.0.1", port))
         server.listen()
-        with pytest.raises(local_airflow.LocalAirflowError, match=f"port {port} on 127.0.0.1 is in use"):
-            local_airflow._check_port(port)
+        with pytest.raises(airflow_home.LocalAirflowError, match=f"port {port} on 127.0.0.1 is in use"):
+            airflow_access.check_port(port)
         client = socket.create_connection(("127.0.0.1", port))
         accepted, _ = server.accept()
         accepted.close()  # the server side closes first: its end stays in TIME_WAIT
@@ -304,7 +304,7 @@ def test_a_port_left_in_time_wait_does_not_block_a_restart_but_a_listener_does()
     while time.monotonic() < deadline and f":{port:04X} " not in Path("/proc/net/tcp").read_text():
         time.sleep(0.05)
     assert f":{port:04X} " in Path("/proc/net/tcp").read_text(), "the closed connection is in TIME_WAIT"
-    local_airflow._check_port(port)  # what a restart right after Ctrl-C does: no refusal
+    airflow_access.check_port(port)  # what a restart right after Ctrl-C does: no refusal
 
 
 def test_the_api_secrets_are_kept_with_the_home_so_a_restart_keeps_logins(settings):
@@ -313,7 +313,7 @@ def test_the_api_secrets_are_kept_with_the_home_so_a_restart_keeps_logins(settin
     again = local_airflow.server_environment(settings, 18081, {})
     for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"):
         assert first[key] and first[key] == again[key]
-    kept = home / local_airflow.SECRETS_FILE
+    kept = home / airflow_access.SECRETS_FILE
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600, "only the owner reads the signing secrets"
     kept.write_text("{garbled", encoding="utf-8")  # an operator's edit gone wrong: new secrets
     renewed = local_airflow.server_environment(settings, 18080, {})
@@ -445,7 +445,7 @@ def test_ctrl_c_stops_everything_and_frees_the_home(served):
     assert "Airflow stopped." in served.text()
     assert [pgid for pgid in {*groups.values(), *own_groups} if _group_alive(pgid)] == []
     assert served.leftovers(seen) == []
-    lock = embedded.local_airflow_lock(served.settings)
+    lock = airflow_home.local_airflow_lock(served.settings)
     with lock.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: raises if anything still holds it
     assert lock.read_text() == ""

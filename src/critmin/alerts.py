@@ -140,8 +140,8 @@ def on_failure(context: Mapping[str, Any]) -> None:
     alert = alert_for(context)
     if settings.to:
         _send(alert, ", ".join(settings.to), lambda: _email(settings, alert), context)
-    if settings.slack_conn_id:
-        _send(alert, f"Slack ({settings.slack_conn_id})", lambda: _slack(settings, alert), context)
+    if (slack := settings.slack_conn_id) is not None:
+        _send(alert, f"Slack ({slack})", lambda: _slack(slack, alert), context)
 
 
 def _email(settings: AlertSettings, alert: Alert) -> Any:
@@ -156,11 +156,11 @@ def _email(settings: AlertSettings, alert: Alert) -> Any:
     )
 
 
-def _slack(settings: AlertSettings, alert: Alert) -> Any:
+def _slack(conn_id: str, alert: Alert) -> Any:
     from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 
     return SlackWebhookNotifier(
-        slack_webhook_conn_id=settings.slack_conn_id,
+        slack_webhook_conn_id=conn_id,
         text=f"*{alert.subject}*\n```{alert.text}```",
         unfurl_links=False,
         unfurl_media=False,

@@ -388,7 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve(settings, args.port)
     if args.command in ("run-registers", "demo", "run-month", "run-tables", "backfill"):
-        from critmin.embedded import AirflowRunningError, RunInterrupted
+        from critmin.airflow_home import AirflowRunningError
+        from critmin.embedded import RunInterrupted
 
         try:
             return _embedded_command(parser, settings, args)

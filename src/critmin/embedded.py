@@ -8,213 +8,40 @@ to the latest; the console gets one line per month and, on failure, the error th
 Two runs with the same logical date (the same month twice, or two months older than the DAG) never
 run at once: ``dag.test()`` would replace one's DAG run with the other's, so the second waits.
 
-While ``critmin airflow`` (``make airflow``, :mod:`critmin.local_airflow`) serves a home, the
-embedded runner refuses to run on it: ``dag.test()`` replaces a run with the same logical date, and
-the running scheduler would execute the embedded run's tasks too. ``critmin airflow`` holds an
-exclusive ``flock`` on ``$CRITMIN_HOME/airflow/local-airflow.lock`` (with its pid and URL written in
-it) and each embedded run holds a shared one: a lock disappears with its process, so no stale file
-ever blocks a run.
-
-Call ``configure_environment`` before anything imports ``airflow``.
+While ``critmin airflow`` (``make airflow``) serves a home, the embedded runner refuses to run on
+it (the home's lock, :mod:`critmin.airflow_home`). The runs' output capture is
+:mod:`critmin.run_output`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import fcntl
-import io
 import json
 import os
 import re
 import signal
-import sys
 import textwrap
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any
 
-from critmin.errors import CritminError
+from critmin.airflow_home import (
+    configure_environment,
+    init_metadata,
+    not_served_by_local_airflow,
+)
 from critmin.months import Month
-from critmin.settings import WAREHOUSE_POOL, Settings, repo_root
+from critmin.run_output import captured, error_from_log
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
+    from pathlib import Path
 
-
-#: The connection arguments of Airflow's SQLite metadata database (``sqlite3.connect``): a writer
-#: that finds the database locked waits up to this long (Python's default is 5 s) rather than fail.
-SQLITE_CONNECT_ARGS = {"timeout": 60.0}
-_CONNECT_ARGS = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"
-
-
-def airflow_environment(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Settings of the embedded Airflow. Values already in the environment (``base``, default
-    this process's) win.
-
-    On the SQLite metadata database four components (``make airflow``) or a run and a user's
-    click write at once: each connection waits for a lock up to a minute
-    (``SQLITE_CONNECT_ARGS``) and the database is in WAL mode (``init_metadata``), where readers
-    never block the writer, so a click does not fail on "database is locked"."""
-    base = os.environ if base is None else base
-    home = settings.paths.airflow_home
-    connection = base.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'airflow.db'}")
-    sqlite = {_CONNECT_ARGS: f"{__name__}.SQLITE_CONNECT_ARGS"} if connection.startswith("sqlite") else {}
-    return {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(repo_root() / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": connection,
-        **sqlite,
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
-        "NO_COLOR": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        # dbt's locks are multiprocessing semaphores that a task process, which ends without
-        # running finalizers, leaves to the resource tracker: it removes them, and would also log
-        # a warning that a task log shows as an ERROR after a successful dbt build.
-        "PYTHONWARNINGS": "ignore:resource_tracker:UserWarning",
-    }
-
-
-def configure_environment(settings: Settings) -> None:
-    """Hand the settings to the DAG tasks this process runs (they resolve them from the
-    environment, as on a worker), and set up the embedded Airflow unless already configured."""
-    settings.paths.airflow_home.mkdir(parents=True, exist_ok=True)
-    os.environ.update(settings.environment())
-    for key, value in airflow_environment(settings).items():
-        os.environ.setdefault(key, value)
-
-
-def init_metadata() -> None:
-    """Create or upgrade the metadata database and the one-slot warehouse pool (idempotent).
-
-    One process at a time: two ``make run-month`` started together on a new home would both
-    create the SQLite database and collide on its schema version.
-    """
-    from airflow import __version__ as airflow_version
-    from airflow.models.pool import Pool
-    from airflow.utils.db import initdb
-
-    airflow_home = Path(os.environ["AIRFLOW_HOME"])
-    airflow_home.mkdir(parents=True, exist_ok=True)
-    # Checking an up-to-date database's migrations costs seconds of every run's start: done once
-    # per metadata database and Airflow version, remembered beside the database.
-    marker = airflow_home / ".critmin-initdb"
-    stamp = f"apache-airflow {airflow_version} {os.environ.get('AIRFLOW__DATABASE__SQL_ALCHEMY_CONN', '')}"
-    database = airflow_home / "airflow.db"
-    with (airflow_home / ".init.lock").open("a") as lock, _captured(airflow_home / "init.log"):
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        current = database.exists() and marker.exists() and marker.read_text(encoding="utf-8") == stamp
-        if not current:
-            initdb()
-            marker.write_text(stamp, encoding="utf-8")
-        connection = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
-        if connection.startswith("sqlite:///"):  # the file the connection names, not ours by default
-            use_wal(Path(connection.removeprefix("sqlite:///")))
-        Pool.create_or_update_pool(
-            WAREHOUSE_POOL,
-            slots=1,
-            description="Tasks that write warehouse.duckdb (DuckDB allows one writer).",
-            include_deferred=False,
-        )
-
-
-def use_wal(database: Path) -> str:
-    """Put the SQLite database in WAL mode (kept in the file): readers no longer block the writer,
-    nor the writer the readers. Returns the journal mode now in force."""
-    import sqlite3
-
-    with contextlib.closing(sqlite3.connect(database, timeout=SQLITE_CONNECT_ARGS["timeout"])) as connection:
-        (mode,) = connection.execute("pragma journal_mode=wal").fetchone()
-    return str(mode)
-
-
-class _SwitchableStream(io.TextIOBase):
-    """Stands in for ``sys.stdout``/``sys.stderr`` for the rest of the process.
-
-    Airflow's loggers keep a reference to the stream they were created with, so the stream object
-    must outlive each month's log file: it writes to the current log file while one is open, and to
-    the original stream otherwise.
-    """
-
-    def __init__(self, default: TextIO, name: str) -> None:
-        self.default = default
-        self.name = name
-        self.target: TextIO | None = None
-
-    def _current(self) -> TextIO:
-        if self.target is not None:
-            return self.target
-        if getattr(self.default, "closed", False):  # a test runner's capture, restored and closed
-            self.default = getattr(sys, f"__{self.name}__")
-        return self.default
-
-    def write(self, text: str) -> int:
-        return self._current().write(text)
-
-    def flush(self) -> None:
-        self._current().flush()
-
-    def fileno(self) -> int:
-        return self._current().fileno()
-
-    def isatty(self) -> bool:
-        return False
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self._current(), "encoding", "utf-8")
-
-
-_STAND_INS: dict[str, _SwitchableStream] = {}
-
-
-def _switchable(name: str) -> _SwitchableStream:
-    """The process's one stand-in for ``sys.<name>``, (re)installed. If something replaced
-    ``sys.<name>`` since (a test runner does, between tests), the stand-in adopts the new stream as
-    its default: loggers created earlier keep writing through the same stand-in."""
-    current = getattr(sys, name)
-    stand_in = _STAND_INS.get(name)
-    if stand_in is None:
-        stand_in = _STAND_INS[name] = _SwitchableStream(current, name)
-    elif current is not stand_in:
-        stand_in.default = current
-    setattr(sys, name, stand_in)
-    return stand_in
-
-
-@contextmanager
-def _captured(log_file: Path) -> Iterator[None]:
-    """Send everything written to stdout/stderr (Python, C extensions, dbt) to a file.
-
-    Both levels are redirected: the file descriptors 1 and 2 (C extensions, subprocesses), and the
-    Python streams, through a switchable stand-in that outlives the file.
-    """
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    streams = _switchable("stdout"), _switchable("stderr")
-    for stream in streams:
-        stream.flush()
-    saved_fds = os.dup(1), os.dup(2)
-    with log_file.open("a", encoding="utf-8", errors="replace", buffering=1) as handle:
-        os.dup2(handle.fileno(), 1)
-        os.dup2(handle.fileno(), 2)
-        for stream in streams:
-            stream.target = handle
-        try:
-            yield
-        finally:
-            for stream in streams:
-                stream.target = None
-            handle.flush()
-            os.dup2(saved_fds[0], 1)
-            os.dup2(saved_fds[1], 2)
-            os.close(saved_fds[0])
-            os.close(saved_fds[1])
+    from critmin.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -238,27 +65,6 @@ class RunOutcome:
     @property
     def failed_tasks(self) -> list[str]:
         return [task for task, state in self.task_states.items() if state == "failed"]
-
-
-_ERROR_LINE = re.compile(r"^(critmin\.errors\.\w+|airflow\.\S*AirflowFailException|\w*Error): (.*)")
-
-
-def error_from_log(log_file: Path) -> str | None:
-    """The last exception message in a run's log, with its continuation lines."""
-    try:
-        lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    message: list[str] = []
-    for index, line in enumerate(lines):
-        match = _ERROR_LINE.match(line)
-        if match:
-            message = [match.group(2)]
-            for follow in lines[index + 1 :]:
-                if not follow.startswith("  ") or "File " in follow:
-                    break
-                message.append(follow)
-    return "\n".join(message) if message else None
 
 
 def scheduled_date(month: Month):
@@ -294,70 +100,6 @@ def load_dag(dag_id: str):
     return dag
 
 
-#: The lock file ``critmin airflow`` holds exclusively while it serves a home (see the module doc).
-LOCAL_AIRFLOW_LOCK = "local-airflow.lock"
-
-
-class AirflowRunningError(CritminError):
-    """``critmin airflow`` serves this home: an embedded run here would collide with its scheduler."""
-
-
-def local_airflow_lock(settings: Settings) -> Path:
-    return settings.paths.airflow_home / LOCAL_AIRFLOW_LOCK
-
-
-def lock_holder(lock_file: Path) -> dict:
-    """What the holder of the lock wrote in it (pid, url, ...), or ``{}``."""
-    try:
-        text = lock_file.read_text(encoding="utf-8")
-        holder = json.loads(text) if text.strip() else {}
-    except (OSError, ValueError):
-        return {}
-    return holder if isinstance(holder, dict) else {}
-
-
-def process_alive(pid: object) -> bool:
-    """Whether ``pid`` (as read from a lock file: anything) is a running process."""
-    from critmin.processes import process_alive as alive
-
-    return isinstance(pid, int) and pid > 0 and alive(pid)
-
-
-def airflow_running_message(lock_file: Path, dag_id: str, conf_hint: str = "") -> str:
-    """Why an embedded run refuses while ``critmin airflow`` serves the home, and what to do."""
-    holder = lock_holder(lock_file)
-    pid, url = holder.get("pid"), holder.get("url") or "URL unknown"
-    with_conf = f" with {conf_hint}" if conf_hint else ""
-    if pid is not None and not process_alive(pid):
-        who = f"pid {pid}, gone, but its components still hold the lock; {url}"
-        stop = f"or stop its process groups {holder.get('process_groups') or '(in the lock file)'} first"
-    else:
-        who = f"pid {pid if pid is not None else 'unknown'}, {url}"
-        stop = "or stop it first (Ctrl-C where `make airflow` runs)"
-    return (
-        f"Airflow is running on this home ({who}): its scheduler would run this command's {dag_id} "
-        f"tasks too. Trigger {dag_id} from the UI or the REST API{with_conf}, {stop}. "
-        f"(lock: {lock_file})"
-    )
-
-
-@contextmanager
-def not_served_by_local_airflow(settings: Settings, dag_id: str, conf_hint: str = "") -> Iterator[None]:
-    """Hold the home's lock shared while embedded runs run; refuse at once if ``critmin airflow``
-    holds it (``AirflowRunningError``, saying how to run the DAG there instead)."""
-    lock_file = local_airflow_lock(settings)
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("a", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise AirflowRunningError(airflow_running_message(lock_file, dag_id, conf_hint)) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 #: How long an embedded run waits for the warehouse another process's run holds.
 LEASE_WAIT_SECONDS = 3600.0
 
@@ -377,7 +119,7 @@ def _start(settings: Settings, dag_id: str, report: Callable[[str], None]):
     report(f"Starting Airflow (embedded, metadata in {settings.paths.airflow_home})...")
     init_metadata()
     _enable_critmin_loggers()
-    with _captured(settings.paths.logs / dag_id / "dagbag.log"):
+    with captured(settings.paths.logs / dag_id / "dagbag.log"):
         return load_dag(dag_id)
 
 
@@ -488,7 +230,7 @@ def _run_once(settings: Settings, dag, logical_date, conf: dict, label: str, log
     began = datetime.now(UTC)
     task_states: dict[str, str] = {}
     run = None
-    with _captured(log_file), _noting_ctrl_c() as interrupted:
+    with captured(log_file), _noting_ctrl_c() as interrupted, _run_ids_naming(conf.get("month")):
         try:
             run = dag.test(logical_date=logical_date, run_conf=conf)
             state = str(getattr(run, "state", "failed") or "failed")
@@ -512,6 +254,30 @@ def _run_once(settings: Settings, dag, logical_date, conf: dict, label: str, log
     state = state.rsplit(".", 1)[-1].lower()
     error = None if state == "success" else error_from_log(log_file)
     return RunOutcome(label, state, time.monotonic() - started, log_file, error, task_states)
+
+
+@contextmanager
+def _run_ids_naming(month: object) -> Iterator[None]:
+    """Name the data month in the run ids ``dag.test()`` makes: ``manual__2025-05__<when>``, not
+    ``manual__<when>``, so Airflow's grid and run list say which month each run is (a triggered run
+    is named by whoever triggers it)."""
+    from airflow.models.dagrun import DagRun
+
+    if not month:
+        yield
+        return
+    original = DagRun.generate_run_id
+
+    def named(*, run_type: Any, logical_date: datetime | None = None, run_after: datetime) -> str:
+        run_id = original(run_type=run_type, logical_date=logical_date, run_after=run_after)
+        kind, separator, when = run_id.partition("__")
+        return f"{kind}__{month}__{when}" if separator else f"{month}__{run_id}"
+
+    DagRun.generate_run_id = staticmethod(named)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DagRun.generate_run_id = staticmethod(original)  # type: ignore[method-assign]
 
 
 def _as_it_ran(dag_id: str, run_id: str, began: datetime, conf: Mapping[str, object]) -> None:

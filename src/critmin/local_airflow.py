@@ -20,7 +20,8 @@ on 127.0.0.1), ``scheduler`` (LocalExecutor: each task a process on this machine
   others: nothing is restarted.
 
 ``running(settings, port)`` does all of this as a context manager (for tests); ``serve`` adds the
-banner, the signals and the wait.
+banner, the signals and the wait. This module supervises the processes; the login, secrets, port
+and health check are :mod:`critmin.airflow_access`, the home's lock :mod:`critmin.airflow_home`.
 """
 
 from __future__ import annotations
@@ -28,26 +29,38 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from critmin.embedded import airflow_environment, local_airflow_lock, lock_holder
-from critmin.errors import CritminError
-from critmin.processes import command_line, descendants, group_alive, process_alive, process_table
+from critmin.airflow_access import (
+    HOST,
+    PASSWORD_VARIABLE,
+    USER,
+    api_secrets,
+    check_port,
+    health,
+    password_file,
+    set_password,
+    unhealthy,
+)
+from critmin.airflow_home import (
+    LocalAirflowError,
+    airflow_environment,
+    claim_home,
+    local_airflow_lock,
+    write_holder,
+)
+from critmin.processes import command_line, descendants, group_alive, process_table
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -56,18 +69,6 @@ if TYPE_CHECKING:
 
 #: Airflow's components, in the order they start.
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-#: The health endpoint's names for what must be healthy, and the component each one is.
-HEALTH = {
-    "metadatabase": "api-server",
-    "scheduler": "scheduler",
-    "dag_processor": "dag-processor",
-    "triggerer": "triggerer",
-}
-HOST = "127.0.0.1"
-USER = "admin"
-#: Set it to choose the admin password; otherwise the one in the password file is kept.
-PASSWORD_VARIABLE = "CRITMIN_AIRFLOW_PASSWORD"
-PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 #: In the environment of every process started here: how leftovers are found at the end.
 MARKER_VARIABLE = "CRITMIN_LOCAL_AIRFLOW"
@@ -76,10 +77,6 @@ PARALLELISM = 4
 INIT_TIMEOUT = 600.0
 READY_TIMEOUT = 300.0
 STOP_TIMEOUT = 30.0
-
-
-class LocalAirflowError(CritminError):
-    """Airflow could not be started on this home (the message says why and what to do)."""
 
 
 @dataclass
@@ -179,104 +176,7 @@ def server_environment(
     return env
 
 
-#: The api-server's signing secrets, made on the first start and kept (mode 0600) in the home.
-SECRETS_FILE = "critmin_api_secrets.json"
-_SECRET_SIZES = {"AIRFLOW__API_AUTH__JWT_SECRET": 64, "AIRFLOW__API__SECRET_KEY": 32}
-
-
-def api_secrets(airflow_home: Path) -> dict[str, str]:
-    """The secrets the api-server signs its tokens and sessions with: those of the last start when
-    ``airflow_home`` keeps them, else new ones, written (owner-only) for the next start. A token
-    from before a restart therefore still works after it."""
-    path = airflow_home / SECRETS_FILE
-    with contextlib.suppress(OSError, ValueError):
-        kept = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(kept, dict) and all(
-            isinstance(kept.get(key), str) and kept[key] for key in _SECRET_SIZES
-        ):
-            return {key: kept[key] for key in _SECRET_SIZES}
-    made = {key: secrets.token_urlsafe(size) for key, size in _SECRET_SIZES.items()}
-    airflow_home.mkdir(parents=True, exist_ok=True)
-    staged = path.with_name(f".{path.name}.{os.getpid()}")
-    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(made, handle)
-    os.replace(staged, path)
-    return made
-
-
-def password_file(env: Mapping[str, str]) -> Path:
-    return Path(env["AIRFLOW_HOME"]) / PASSWORDS_FILE
-
-
-def set_password(path: Path, environ: Mapping[str, str]) -> tuple[str, str]:
-    """The admin password and where it came from; written to ``path`` (mode 0600) if new."""
-    try:
-        passwords = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(passwords, dict):
-            passwords = {}
-    except (OSError, ValueError):
-        passwords = {}
-    chosen = environ.get(PASSWORD_VARIABLE)
-    if chosen:
-        source = PASSWORD_VARIABLE
-    elif isinstance(passwords.get(USER), str) and passwords[USER]:
-        return passwords[USER], "kept"
-    else:
-        chosen, source = secrets.token_urlsafe(16), "generated"
-    passwords[USER] = chosen
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staged = path.with_name(f".{path.name}.{os.getpid()}")
-    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(passwords, handle)
-    os.replace(staged, path)
-    return chosen, source
-
-
 # --- the home's lock -----------------------------------------------------------------------------
-
-
-def _in_use_message(lock_file: Path) -> str:
-    holder = lock_holder(lock_file)
-    pid, url = holder.get("pid"), holder.get("url")
-    groups = [int(g) for g in (holder.get("process_groups") or {}).values() if str(g).isdigit()]
-    if pid is not None and process_alive(pid):
-        return f"`critmin airflow` already serves this home (pid {pid}, {url}): use it, or stop it first."
-    alive = [g for g in groups if group_alive(g)]
-    if alive:
-        return (
-            f"Airflow components started by a `critmin airflow` that is gone (pid {pid}) still run on "
-            f"this home, process groups {alive}: stop them first (kill -TERM -<group>)."
-        )
-    return (
-        "a `critmin run-month`, `demo` or `run-registers` is running on this home: wait for it to "
-        "finish, then start Airflow again."
-    )
-
-
-@contextlib.contextmanager
-def claim_home(settings: Settings, holder: Mapping[str, object]) -> Iterator[int]:
-    """Hold the home's lock exclusively (refusing if anyone holds it) with ``holder`` written in
-    it; yield its file descriptor (to pass on to the components)."""
-    lock_file = local_airflow_lock(settings)
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LocalAirflowError(f"cannot start Airflow: {_in_use_message(lock_file)}") from None
-        write_holder(descriptor, holder)
-        yield descriptor
-    finally:
-        os.close(descriptor)  # releases the lock, unless a component left behind holds it too
-
-
-def write_holder(descriptor: int, holder: Mapping[str, object]) -> None:
-    data = (json.dumps(dict(holder), indent=2) + "\n").encode()
-    os.ftruncate(descriptor, 0)
-    os.pwrite(descriptor, data, 0)
 
 
 # --- processes -----------------------------------------------------------------------------------
@@ -372,7 +272,7 @@ def _launch(air: LocalAirflow, name: str, command: list[str], env: Mapping[str, 
 def _init_metadata(air: LocalAirflow, env: Mapping[str, str], timeout: float) -> None:
     """The embedded runner's init (migrations once, the critmin_warehouse pool), in a process of
     its own: this one never imports Airflow, whose settings are fixed at import."""
-    code = "from critmin.embedded import init_metadata; init_metadata()"
+    code = "from critmin.airflow_home import init_metadata; init_metadata()"
     _launch(air, "init", [sys.executable, "-c", code], env, -1)
     process = air.processes["init"]
     try:
@@ -390,32 +290,6 @@ def _init_metadata(air: LocalAirflow, env: Mapping[str, str], timeout: float) ->
     del air.processes["init"]
 
 
-def health(url: str, timeout: float = 5.0) -> dict:
-    """``GET /api/v2/monitor/health`` (no login needed)."""
-    with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=timeout) as response:
-        return json.loads(response.read())
-
-
-def _unhealthy(answer: dict | None, since: dt.datetime) -> list[str]:
-    """The components not healthy in ``answer``, or whose heartbeat is older than this start (a
-    job of a killed earlier start can still look alive for a while)."""
-    if not answer:
-        return list(HEALTH.values())
-    bad = []
-    for key, component in HEALTH.items():
-        part = answer.get(key) or {}
-        if part.get("status") != "healthy" or not (key == "metadatabase" or _since(part, key, since)):
-            bad.append(component)
-    return bad
-
-
-def _since(part: dict, key: str, since: dt.datetime) -> bool:
-    try:
-        return dt.datetime.fromisoformat(part[f"latest_{key}_heartbeat"]) >= since
-    except (KeyError, TypeError, ValueError):
-        return False
-
-
 def _wait_ready(air: LocalAirflow, since: dt.datetime, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -430,7 +304,7 @@ def _wait_ready(air: LocalAirflow, since: dt.datetime, timeout: float) -> None:
             answer: dict | None = health(air.url)
         except (OSError, ValueError):
             answer = None
-        bad = _unhealthy(answer, since)
+        bad = unhealthy(answer, since)
         if not bad:
             return
         if time.monotonic() > deadline:
@@ -441,20 +315,6 @@ def _wait_ready(air: LocalAirflow, since: dt.datetime, timeout: float) -> None:
                 f"The end of their logs:\n{logs}"
             )
         time.sleep(2)
-
-
-def _check_port(port: int) -> None:
-    """Refuse a port something listens on. The probe binds as the api-server does (SO_REUSEADDR):
-    the connections of a server just stopped, left in TIME_WAIT, do not block a restart."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError as error:
-            raise LocalAirflowError(
-                f"port {port} on {HOST} is in use ({error.strerror}): choose another, "
-                f"`make airflow PORT=8081` or `critmin airflow --port 8081`"
-            ) from None
 
 
 @contextlib.contextmanager
@@ -479,7 +339,7 @@ def running(
     lock_file = local_airflow_lock(settings)
     holder: dict[str, object] = {"pid": os.getpid(), "url": url, "logs": str(logs), "process_groups": {}}
     with claim_home(settings, holder) as lock:
-        _check_port(port)
+        check_port(port)
         logs.mkdir(parents=True, exist_ok=True)
         secret_file = password_file(env)
         password, source = set_password(secret_file, environ)
