@@ -109,7 +109,7 @@ def test_demo_runs_every_sample_month_with_progress_and_prints_the_table(demo):
 
 def test_airflow_records_each_demo_run_as_it_ran_with_its_data_month(demo):
     """What Airflow's UI shows of the demo: each run's real duration (dag.test() dated a run's start
-    by its logical date, weeks before) and its data month in the run's note."""
+    by its logical date, weeks before), and its data month in the run's id and note."""
     import sqlite3
     from datetime import datetime
 
@@ -118,18 +118,18 @@ def test_airflow_records_each_demo_run_as_it_ran_with_its_data_month(demo):
     database = f"file:{paths.airflow_home / 'airflow.db'}?mode=ro"
     with contextlib.closing(sqlite3.connect(database, uri=True)) as connection:
         runs = connection.execute(
-            "select d.dag_id, d.start_date, d.end_date, n.content from dag_run d "
+            "select d.dag_id, d.start_date, d.end_date, n.content, d.run_id from dag_run d "
             "left join dag_run_note n on n.dag_run_id = d.id"
         ).fetchall()
     assert {dag_id for dag_id, *_ in runs} == {"registers", "customs_monthly", "commodity_tables"}
-    for dag_id, start, end, note in runs:
+    for dag_id, start, end, note, run_id in runs:
         seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
         assert 0 < seconds < 300, (dag_id, start, end)
         if dag_id != "registers":
-            assert note and re.fullmatch(
-                r"Data month \d{4}-\d{2}\. Run by critmin in this process\.", note
-            ), note
-    noted = {note.split()[2].rstrip(".") for dag_id, _, _, note in runs if dag_id == "customs_monthly"}
+            found = re.fullmatch(r"Data month (\d{4}-\d{2})\. Run by critmin in this process\.", note or "")
+            assert found, note
+            assert run_id.startswith(f"manual__{found[1]}__"), run_id
+    noted = {note.split()[2].rstrip(".") for dag_id, _, _, note, _ in runs if dag_id == "customs_monthly"}
     assert noted == set(sample_months())
 
 
@@ -548,3 +548,56 @@ def test_a_backfill_runs_each_landed_month_of_a_range_in_one_process(demo_copy, 
     assert re.search(r"\[2/2\] customs_monthly 2024-10: success", out)
     assert out.count("Starting Airflow (embedded") == 1, "one start for the whole range"
     assert _serving_rows(demo_copy) == before
+
+
+def test_the_docs_landing_page_and_every_page_it_links_open_offline_in_a_browser(demo_copy):
+    """After the demo and `make docs`: docs/index.html in Chromium with the network cut, each of its
+    links followed (the dbt docs, the Data Docs, the latest brief), each page showing its content
+    with nothing requested outside the files and no console error (issue 22)."""
+    from browser import local_only, offline_chromium
+
+    from critmin.docs import build_dbt_docs, docs_index
+    from critmin.settings import Settings
+
+    settings = Settings.for_home(demo_copy.home)
+    build_dbt_docs(settings)  # what `make docs` runs; it rewrites docs/index.html too
+    # What each linked page must show once it has rendered (a script returning it, else falsy).
+    shows = {
+        "dbt/index.html": "return document.body.innerText.includes('Query serving.duckdb, read-only')",
+        "quality/index.html": "return document.querySelectorAll('table tbody tr[data-index]').length",
+        "brief": "const img = document.querySelector('img'); "
+        "return img && img.complete && img.naturalWidth > 0 && document.body.innerText",
+    }
+    with offline_chromium() as browser:
+        browser.open(docs_index(demo_copy).as_uri())
+        links = browser.script(
+            "return [...document.querySelectorAll('a[href]')].map(a => [a.getAttribute('href'), a.href])"
+        )
+        browser.screenshot("docs-index")
+        assert [href for href, _ in links] == [
+            "dbt/index.html",
+            "quality/index.html",
+            f"../briefs/{max(p.stem for p in demo_copy.briefs.glob('*.html'))}.html",
+        ]
+        assert local_only(browser.requests()) == [] and browser.console_errors() == []
+        for href, url in links:
+            key = "brief" if href.startswith("../briefs/") else href
+            browser.open(url)
+            seen = browser.wait_for(f"the page {href}", shows[key], timeout=60)
+            if key == "dbt/index.html":  # a mart's page, with its documented columns
+                browser.open(url + "#!/model/model.critmin.fct_magnet_exports_monthly")
+                browser.wait_for(
+                    "a mart's page in the dbt docs",
+                    "return document.body.innerText.includes('Quantity exported, in kilograms')",
+                    timeout=60,
+                )
+            browser.screenshot(f"docs-{key}")
+            if key == "quality/index.html":
+                assert seen >= 49, f"{seen} validations listed"  # at least one per demo run
+            if key == "brief":
+                assert "China exported" in seen and "tonnes of rare earths" in seen, seen[:1000]
+            assert local_only(browser.requests()) == [], href
+            # dbt's page binds its icons with src="{{ ... }}" (not ng-src): under file:// Chromium
+            # logs each literal as an unsafe URL before Angular fills it in. The icons then show.
+            errors = [e for e in browser.console_errors() if "getIcon(item.type" not in e]
+            assert errors == [], (href, errors[:5])
