@@ -63,8 +63,8 @@ class Browser:
 
 
 def local_only(urls: list[str]) -> list[str]:
-    """The requests that went neither to a file, inline data, nor 127.0.0.1."""
-    allowed = ("file://", "data:", "http://127.0.0.1:", "http://localhost:")
+    """The requests that went neither to a file, inline data, a page's own blob, nor 127.0.0.1."""
+    allowed = ("file://", "data:", "blob:http://127.0.0.1:", "http://127.0.0.1:", "http://localhost:")
     return [url for url in urls if not url.startswith(allowed)]
 
 
@@ -84,8 +84,9 @@ def offline_chromium() -> Iterator[Browser]:
         "--disable-dev-shm-usage",
         "--window-size=1400,1000",
         # Everything but loopback goes through a proxy on a closed port: it fails at once.
+        # (Chromium sends loopback direct by default; "<-loopback>" would send it to the proxy too.)
         "--proxy-server=http://127.0.0.1:9",
-        "--proxy-bypass-list=<-loopback>",
+        "--proxy-bypass-list=127.0.0.1;localhost",
         "--disable-background-networking",
         "--disable-component-update",
         "--no-first-run",

@@ -5,7 +5,8 @@ the home, and Airflow refuses to start during an embedded run), the login and th
 environment. The end-to-end tests (``e2e``) start ``critmin airflow`` as a user does, on a
 temporary home and a free port, log in through the REST API, check ``critmin run-month`` refuses
 meanwhile, run the registers and a month through the REST API while the scheduled run that
-unpausing created waits for its files, and stop it with Ctrl-C (SIGINT to its process group),
+unpausing created waits for its files, log in and trigger a month from the UI's form in Chromium
+and read its land log there, and stop it with Ctrl-C (SIGINT to its process group),
 leaving no process behind.
 ``trigger_and_wait`` runs a DAG through the REST API, for tests that run months on it.
 """
@@ -421,6 +422,65 @@ def _log_level(line: str) -> str | None:
 
 # Tests that run DAGs on `served` (with trigger_and_wait) go above this one: it stops Airflow.
 @pytest.mark.e2e
+def test_a_user_logs_in_triggers_a_month_from_the_form_and_reads_its_land_log_in_a_browser(served):
+    """Airflow's UI in Chromium with the network cut (issue 22): the login page, the DAG's Trigger
+    form (the month in its field, the run named after it under Advanced Options), the run to
+    success with its month in the run id the grid shows, and the land task's log."""
+    from browser import local_only, offline_chromium
+    from selenium.webdriver.common.by import By
+
+    month, run_id = "2025-06", "manual__2025-06__from-the-form"
+    land_sample_month(served.settings.paths, month)
+    api = served.api()
+    wait_for_dag(api, "customs_monthly")
+    with offline_chromium() as browser:
+        driver = browser.driver
+        browser.open(f"{served.url}/")
+        browser.wait_for("the login form", "return document.querySelector('input[name=username]')")
+        driver.find_element(By.NAME, "username").send_keys(served.user)
+        driver.find_element(By.NAME, "password").send_keys(served.password)
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        browser.wait_for("the home page", "return !location.pathname.startsWith('/auth/')")
+
+        browser.open(f"{served.url}/dags/customs_monthly")
+        trigger = "button[aria-label='Trigger Dag']"
+        browser.wait_for("the Trigger button", f'return document.querySelector("{trigger}")')
+        driver.find_element(By.CSS_SELECTOR, trigger).click()
+        browser.wait_for("the month field", "return document.querySelector('input[name=element_month]')")
+        driver.find_element(By.NAME, "element_month").send_keys(month)
+        driver.find_element(By.XPATH, "//button[contains(., 'Advanced Options')]").click()
+        browser.wait_for("the run id field", "return document.querySelector('input[name=dagRunId]')")
+        driver.find_element(By.NAME, "dagRunId").send_keys(run_id)
+        browser.screenshot("airflow-trigger-form")
+        driver.find_element(By.XPATH, "//div[@role='dialog']//button[normalize-space(.)='Trigger']").click()
+
+        def finished():
+            run = api.call("GET", f"/api/v2/dags/customs_monthly/dagRuns/{run_id}", expect=(200, 404))
+            return run if run and run.get("state") in ("success", "failed") else None
+
+        run = wait_for(f"the run {run_id}", finished, RUN_TIMEOUT, every=3)
+        assert run["state"] == "success", task_states(api, "customs_monthly", run_id)
+        assert run["conf"] == {"month": month, "backfill": False}, run["conf"]
+
+        browser.open(f"{served.url}/dags/customs_monthly/runs/{run_id}")
+        page = browser.wait_for(
+            "the run's page", "const t = document.body.innerText; return t.includes('Success') && t"
+        )
+        assert run_id in page
+        browser.screenshot("airflow-run")
+        browser.open(f"{served.url}/dags/customs_monthly/runs/{run_id}/tasks/land")
+        log = browser.wait_for(
+            "the land task's log",
+            "const t = document.body.innerText; "
+            f"return t.includes('{month}: ') && t.includes('current files') && t",
+            timeout=60,
+        )
+        assert f"landing checks of {month} recorded" in log, log[-2000:]
+        browser.screenshot("airflow-land-log")
+        assert local_only(browser.requests()) == []
+        assert browser.console_errors() == []
+
+
 def test_ctrl_c_stops_everything_and_frees_the_home(served):
     """Stopped while a task runs (a task is a process group of its own), nothing is left."""
     groups = dict(served.holder()["process_groups"])
