@@ -22,7 +22,7 @@ PRODUCTION_VENV := .venv-production
 BI_CLIENTS := 1.4 1.5
 BI_STAMPS := $(foreach v,$(BI_CLIENTS),.venv-bi/duckdb-$(v)/.critmin-installed)
 
-.PHONY: help install bi-clients browser demo run-month backfill run-tables run-registers airflow show brief docs analysis warehouse-status warehouse-release backup rebuild test test-fast test-distributed lint bench synth
+.PHONY: help install bi-clients browser demo run-month backfill run-tables run-registers airflow show brief docs analysis warehouse-status warehouse-release backup rebuild test test-fast test-ui-session test-distributed lint bench synth
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -110,6 +110,9 @@ test: $(VENV_STAMP) $(BI_STAMPS) $(CHROMIUM) ## Run the test suite (unit, dbt, D
 
 test-fast: $(VENV_STAMP) $(BI_STAMPS) $(CHROMIUM) ## The inner loop: every test but the end-to-end runs of the DAGs
 	$(UV) run --frozen pytest -m "not e2e"
+
+test-ui-session: $(VENV_STAMP) ## Ten minutes of UI clicks on make airflow while runs go: no HTTP 5xx (tests/test_ui_session.py)
+	CRITMIN_UI_SESSION=1 $(UV) run --frozen pytest tests/test_ui_session.py -v -p no:cacheprovider
 
 test-distributed: | $(UV) ## The production shape (Celery, PostgreSQL, Redis) as separate processes on this machine
 	UV_PROJECT_ENVIRONMENT=$(PRODUCTION_VENV) $(UV) sync --frozen --extra production --python 3.11
