@@ -22,7 +22,7 @@ PRODUCTION_VENV := .venv-production
 BI_CLIENTS := 1.4 1.5
 BI_STAMPS := $(foreach v,$(BI_CLIENTS),.venv-bi/duckdb-$(v)/.critmin-installed)
 
-.PHONY: help install bi-clients browser demo run-month backfill run-tables run-registers airflow show brief docs analysis warehouse-status warehouse-release backup rebuild test test-fast test-ui-session test-distributed lint bench synth
+.PHONY: help install bi-clients browser demo run-month backfill run-tables run-registers airflow show brief docs analysis warehouse-status warehouse-release backup rebuild test test-fast test-ui-session test-distributed bi-superset lint bench synth
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -44,6 +44,16 @@ install: $(VENV_STAMP) ## Install the locked dependencies into .venv (installs u
 	@touch $@
 
 bi-clients: $(BI_STAMPS) ## Install the BI client environments the tests use (DuckDB 1.4 and 1.5 with SQLAlchemy 1.4)
+
+# Apache Superset as docs/bi.md installs it, locked in tests/bi/superset/, for tests/test_superset.py.
+SUPERSET_STAMP := .venv-bi/superset/.critmin-installed
+
+$(SUPERSET_STAMP): tests/bi/superset/pyproject.toml tests/bi/superset/uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-bi/superset $(UV) sync --frozen --project tests/bi/superset --python 3.11
+	@touch $@
+
+bi-superset: $(VENV_STAMP) $(BI_STAMPS) $(SUPERSET_STAMP) ## Follow docs/bi.md's Superset steps in Superset 6.1 through its REST API (installs it; ~6 min)
+	CRITMIN_SUPERSET=1 $(UV) run --frozen pytest tests/test_superset.py -v -p no:cacheprovider
 
 demo: $(VENV_STAMP) ## Land the sample downloads and run customs_monthly for every sample month
 	$(UV) run --frozen critmin demo
