@@ -52,7 +52,7 @@ $(SUPERSET_STAMP): tests/bi/superset/pyproject.toml tests/bi/superset/uv.lock | 
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-bi/superset $(UV) sync --frozen --project tests/bi/superset --python 3.11
 	@touch $@
 
-bi-superset: $(VENV_STAMP) $(BI_STAMPS) $(SUPERSET_STAMP) ## Follow docs/bi.md's Superset steps in Superset 6.1 through its REST API (installs it; ~6 min)
+bi-superset: $(VENV_STAMP) $(BI_STAMPS) $(SUPERSET_STAMP) ## Follow docs/bi.md's Superset steps in Superset 6.1 through its REST API (installs it; a few minutes)
 	CRITMIN_SUPERSET=1 $(UV) run --frozen pytest tests/test_superset.py -v -p no:cacheprovider
 
 demo: $(VENV_STAMP) ## Land the sample downloads and run customs_monthly for every sample month
