@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -173,4 +172,3 @@ def test_the_guides_superset_connection_queries_the_marts_and_cannot_touch_files
         status, refused = sql_lab(sql)
         assert status >= 400 and "disabled by configuration" in json.dumps(refused), (sql, status, refused)
     assert not leak.exists()
-    time.sleep(0)  # nothing left to wait for: the fixture stops Superset

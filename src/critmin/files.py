@@ -8,7 +8,6 @@ rename is done. The serving file, the briefs and the docs sites are written this
 from __future__ import annotations
 
 import os
-import shutil
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,21 +35,6 @@ def write_atomically(path: Path, data: bytes) -> None:
         with staged.open("wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(staged, path)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-def copy_atomically(source: Path, path: Path) -> None:
-    """Copy ``source`` over ``path`` the same way."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staged = _staged(path)
-    try:
-        shutil.copyfile(source, staged)
-        with staged.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(staged, path)
     except BaseException:
