@@ -6,7 +6,10 @@
 # with the project's version. The base image is pinned to a Python release: change it on purpose.
 FROM python:3.11.16-slim-bookworm
 
+# UV_COMPILE_BYTECODE: the environment is root's and the tasks run as critmin, so Python could
+# never cache bytecode at run time; compiled once here, each task process starts seconds sooner.
 ENV UV_PYTHON_DOWNLOADS=never \
+    UV_COMPILE_BYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/opt/critmin/.venv \
     PATH=/opt/critmin/.venv/bin:$PATH \
     CRITMIN_HOME=/var/lib/critmin \

@@ -13,6 +13,11 @@ export UV_SYSTEM_CERTS ?= true
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTHON_FOR_TOOLS := $(or $(shell command -v python3.11 2>/dev/null),python3)
 VENV_STAMP := .venv/.critmin-installed
+# Every environment is installed with its bytecode compiled: where PYTHONDONTWRITEBYTECODE is set
+# (as on our CI machines) Python never caches it, and each new process would compile Airflow, dbt
+# and Great Expectations from source again (measured: 9.1 s to import them, 4.3 s with bytecode;
+# compiling the whole environment once takes about 12 s on 2 cores).
+SYNC := sync --frozen --compile-bytecode --python 3.11
 
 # The distributed test's own environment: the locked dependencies with the production extra.
 PRODUCTION_VENV := .venv-production
@@ -34,13 +39,13 @@ $(CURDIR)/.tools/bin/uv:
 	.tools/bin/pip install --quiet --disable-pip-version-check uv
 
 $(VENV_STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python 3.11
+	$(UV) $(SYNC)
 	@touch $@
 
 install: $(VENV_STAMP) ## Install the locked dependencies into .venv (installs uv if missing)
 
 .venv-bi/duckdb-%/.critmin-installed: tests/bi/duckdb-%/pyproject.toml tests/bi/duckdb-%/uv.lock | $(UV)
-	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-bi/duckdb-$* $(UV) sync --frozen --project tests/bi/duckdb-$* --python 3.11
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-bi/duckdb-$* $(UV) $(SYNC) --project tests/bi/duckdb-$*
 	@touch $@
 
 bi-clients: $(BI_STAMPS) ## Install the BI client environments the tests use (DuckDB 1.4 and 1.5 with SQLAlchemy 1.4)
@@ -49,7 +54,7 @@ bi-clients: $(BI_STAMPS) ## Install the BI client environments the tests use (Du
 SUPERSET_STAMP := .venv-bi/superset/.critmin-installed
 
 $(SUPERSET_STAMP): tests/bi/superset/pyproject.toml tests/bi/superset/uv.lock | $(UV)
-	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-bi/superset $(UV) sync --frozen --project tests/bi/superset --python 3.11
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-bi/superset $(UV) $(SYNC) --project tests/bi/superset
 	@touch $@
 
 bi-superset: $(VENV_STAMP) $(BI_STAMPS) $(SUPERSET_STAMP) ## Follow docs/bi.md's Superset steps in Superset 6.1 through its REST API (installs it; a few minutes)
@@ -125,7 +130,7 @@ test-ui-session: $(VENV_STAMP) ## Ten minutes of UI clicks on make airflow while
 	CRITMIN_UI_SESSION=1 $(UV) run --frozen pytest tests/test_ui_session.py -v -p no:cacheprovider
 
 test-distributed: | $(UV) ## The production shape (Celery, PostgreSQL, Redis) as separate processes on this machine
-	UV_PROJECT_ENVIRONMENT=$(PRODUCTION_VENV) $(UV) sync --frozen --extra production --python 3.11
+	UV_PROJECT_ENVIRONMENT=$(PRODUCTION_VENV) $(UV) $(SYNC) --extra production
 	CRITMIN_DISTRIBUTED=1 UV_PROJECT_ENVIRONMENT=$(PRODUCTION_VENV) \
 		$(UV) run --frozen --extra production pytest tests/test_distributed.py -v -p no:cacheprovider
 
