@@ -136,7 +136,12 @@ def limits(results: dict[str, Any], fixed_s: float, marginal_s_per_million: floa
     pipeline = results["pipeline"]
     tiny_peak = max(run["peak_rss_mib"] for run in pipeline["tiny_runs"])
     big_peak = pipeline["month_1"]["peak_rss_mib"]
-    memory_slope = (big_peak - tiny_peak) / (rows / 1e6)  # MiB per million rows
+    if "month_3x" in pipeline:  # measured between two big months: 1x and 3x the rows
+        memory_slope = (pipeline["month_3x"]["peak_rss_mib"] - big_peak) / (2 * rows / 1e6)
+        memory_base, memory_base_rows = big_peak, rows
+    else:
+        memory_slope = (big_peak - tiny_peak) / (rows / 1e6)  # MiB per million rows
+        memory_base, memory_base_rows = tiny_peak, 0
     history = results.get("history") or {}
     month_1_s = pipeline["month_1"]["wall_s"]
     growth = None
@@ -156,7 +161,9 @@ def limits(results: dict[str, Any], fixed_s: float, marginal_s_per_million: floa
         ),
         "memory_mib_per_million_rows": memory_slope,
         "rows_a_month_at_memory_limit": (
-            (MEMORY_LIMIT_MIB - tiny_peak) / memory_slope * 1e6 if memory_slope > 0 else None
+            memory_base_rows + (MEMORY_LIMIT_MIB - memory_base) / memory_slope * 1e6
+            if memory_slope > 0
+            else None
         ),
         "seconds_per_month_of_history": growth,
         "months_of_history_at_run_limit": (
@@ -254,6 +261,35 @@ def evaluate_targets(results: dict[str, Any], summary: dict[str, Any]) -> list[d
             quick_note,
         )
     )
+    if memory.get("mib_per_further_million_rows") is not None:
+        targets.append(
+            _target(
+                "memory_per_further_million_gib",
+                f"Peak memory per further million rows ({memory['rows']:,} to "
+                f"{memory['rows_3x']:,} rows a month)",
+                memory["mib_per_further_million_rows"] / GIB_IN_MIB,
+                0.1,
+                "GiB",
+                f"{memory['peak_rss_mib']:,.0f} MiB at {memory['rows']:,} rows "
+                f"({label(memory.get('peak_step') or '?')}), {memory['peak_rss_3x_mib']:,.0f} MiB at "
+                f"{memory['rows_3x']:,} rows ({label(memory.get('peak_step_3x') or '?')})",
+                quick_note,
+            )
+        )
+    backfill = results.get("backfill")
+    if backfill:
+        targets.append(
+            _target(
+                "backfill_s_per_month",
+                f"Backfill of {backfill['months']} tiny months in one process: "
+                "seconds a month after the first",
+                backfill["per_month_after_first_s"],
+                4.0,
+                "s",
+                f"each run's own steps (median {backfill['median_run_after_first_s']:.1f} s a run; a tiny "
+                f"month's steps in a process of its own: {dominant(tiny, sum(tiny.values()), top=3)})",
+            )
+        )
     bi = results.get("bi") or {}
     if bi.get("queries"):
         slowest = max(bi["queries"], key=lambda query: query["p95_ms"])
@@ -542,6 +578,16 @@ def render(results: dict[str, Any]) -> str:
             [[name, f"{value:,.0f}"] for name, value in memory.get("by_run", {}).items()],
         ),
     ]
+    if memory.get("mib_per_further_million_rows") is not None:
+        out += [
+            "",
+            f"From {memory['rows']:,} to {memory['rows_3x']:,} rows a month the peak grew by "
+            f"{memory['peak_rss_3x_mib'] - memory['peak_rss_mib']:,.0f} MiB: "
+            f"**{memory['mib_per_further_million_rows']:,.0f} MiB per further million rows** "
+            f"(the month of {memory['rows_3x']:,} rows peaked during "
+            f"{label(memory.get('peak_step_3x') or '?')}).",
+        ]
+    out += _backfill_section(results.get("backfill"))
     bi = results.get("bi") or {}
     if bi.get("queries"):
         out += [
@@ -598,6 +644,42 @@ def render(results: dict[str, Any]) -> str:
 
 def _rows(value: float | None) -> str:
     return "not reached (no growth measured)" if value is None else f"about {value / 1e6:,.1f} million"
+
+
+def _backfill_section(backfill: dict[str, Any] | None) -> list[str]:
+    if not backfill:
+        return []
+    seconds = backfill["run_s"]
+    return [
+        "",
+        "## Many months in one process",
+        "",
+        f"`critmin backfill {backfill['first']} {backfill['last']}` (what `make backfill` runs) on the",
+        f"warm home: {backfill['months']} tiny SYNTHETIC months ({backfill['rows']:,} rows each), each",
+        "month its own DAG run with the same gates, lease and publish as a monthly run, in one process",
+        "that starts Airflow once.",
+        "",
+        *_table(
+            ["", "seconds"],
+            [
+                ["whole process (wall)", f"{backfill['wall_s']:.1f}"],
+                ["first month's run (imports, DAG parse)", f"{backfill['first_run_s']:.1f}"],
+                [
+                    f"a month after the first: (wall - first run) / {backfill['months'] - 1}",
+                    f"{backfill['per_month_after_first_s']:.2f}",
+                ],
+                ["runs after the first: median", f"{backfill['median_run_after_first_s']:.2f}"],
+                [
+                    "runs after the first: fastest / slowest",
+                    f"{min(seconds[1:]):.1f} / {max(seconds[1:]):.1f}",
+                ],
+                ["last month's run", f"{seconds[-1]:.1f}"],
+            ],
+            right={1},
+        ),
+        "",
+        f"Peak memory of the whole process: {backfill['peak_rss_mib']:,.0f} MiB.",
+    ]
 
 
 def _limits_section(results: dict[str, Any]) -> list[str]:

@@ -11,7 +11,9 @@ Measures, in one run and on the same files (``bench.synthetic``, seeded):
    directory: the first run on a new home (a tiny warm-up month), tiny months on the warm home
    (fixed overhead), then month 1 with the big month's rows (marginal cost, per-step seconds from
    the Airflow metadata, peak memory);
-3. the reader's rows/s and heap on the big month's download;
+3. the reader's rows/s and heap on the big month's download; a month of three times the rows
+   (memory per further million rows); 24 tiny months in one ``critmin backfill`` process (seconds
+   a month after the first);
 4. history growth: the home's raw tables filled with 119 SYNTHETIC months in bulk
    (``bench/history.py``), one whole build, then month 120 through the pipeline;
 5. p50/p95 of the BI queries in ``bench/queries/`` on the resulting ``serving.duckdb``.
@@ -27,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import sqlite3
@@ -56,10 +59,16 @@ QUERIES = REPO / "bench" / "queries"
 #: month 1) are 2024-01 and after, months no filled month overlaps.
 MONTH_120 = Month(2025, 12)
 HISTORY_MONTHS = 120
+#: Tiny months run by one ``critmin backfill`` process (the issue's "24 tiny months").
+BACKFILL_MONTHS = 24
 MONTH_1 = Month(2024, 1)
 #: The variables the bench homes must not inherit: a user's AIRFLOW_HOME or CRITMIN_HOME would
 #: point the runs at their own metadata or warehouse (the embedded runner keeps values already set).
 INHERITED_PREFIXES = ("AIRFLOW_", "AIRFLOW__", "CRITMIN_")
+#: The embedded runner's console line of each month's run.
+BACKFILL_LINE = re.compile(
+    r"^\[\s*\d+/\d+\] customs_monthly (?P<month>\d{4}-\d{2}): (?P<state>\w+) in (?P<seconds>[\d.]+) s", re.M
+)
 
 
 @dataclass(frozen=True)
@@ -346,21 +355,65 @@ class Bench:
             write_month(folder, month, rows, seed=self.seed)
         return sorted(folder.glob("SYNTHETIC_*.csv"))
 
-    def pipeline(self, month: Month, rows: int, what: str) -> dict[str, Any]:
-        files = self.files(month, rows)
+    def land(self, month: Month, rows: int) -> None:
+        """Put the month's SYNTHETIC files in the home's landing folder, as a download would."""
         landing = self.settings.paths.landing_dir(SOURCE, month)
         landing.mkdir(parents=True, exist_ok=True)
-        for path in files:
+        for path in self.files(month, rows):
             target = landing / path.name
             target.unlink(missing_ok=True)
             try:
                 os.link(path, target)
             except OSError:
                 shutil.copy2(path, target)
+
+    @staticmethod
+    def critmin() -> list[str]:
         critmin = Path(sys.executable).with_name("critmin")
-        command = [str(critmin)] if critmin.exists() else [sys.executable, "-m", "critmin.cli"]
+        return [str(critmin)] if critmin.exists() else [sys.executable, "-m", "critmin.cli"]
+
+    def backfill(self, months: list[Month], rows: int) -> dict[str, Any]:
+        """``critmin backfill FIRST LAST``: every month in one process; each run's seconds as its
+        console line gives them ("[ 2/24] customs_monthly 2022-02: success in 3.1 s")."""
+        for month in months:
+            self.land(month, rows)
+        log = self.scratch / "logs" / f"backfill-{months[0]}-{months[-1]}.log"
+        measured = self.runner.run([*self.critmin(), "backfill", str(months[0]), str(months[-1])], log)
+        runs = [
+            (match["month"], match["state"], float(match["seconds"]))
+            for match in BACKFILL_LINE.finditer(log.read_text(encoding="utf-8", errors="replace"))
+        ]
+        if measured.returncode != 0 or [state for _, state, _ in runs] != ["success"] * len(months):
+            raise BenchError(
+                f"critmin backfill {months[0]} {months[-1]} did not run every month to success "
+                f"(exit {measured.returncode}, {len(runs)} runs):\n{_tail(log)}"
+            )
+        seconds = [run_s for _, _, run_s in runs]
+        after_first = (measured.wall_s - seconds[0]) / (len(months) - 1)
+        self.progress(
+            f"  backfill of {len(months)} months ({rows:,} rows each): {measured.wall_s:.1f} s in one "
+            f"process, first run {seconds[0]:.1f} s, then {after_first:.1f} s a month (runs: median "
+            f"{statistics.median(seconds[1:]):.1f} s, max {max(seconds[1:]):.1f} s), "
+            f"peak {measured.peak_rss_mib:,.0f} MiB"
+        )
+        return {
+            "months": len(months),
+            "first": str(months[0]),
+            "last": str(months[-1]),
+            "rows": rows,
+            "wall_s": measured.wall_s,
+            "peak_rss_mib": measured.peak_rss_mib,
+            "run_s": seconds,
+            "first_run_s": seconds[0],
+            # the whole process's time past the first run, per month: start and exit count
+            "per_month_after_first_s": after_first,
+            "median_run_after_first_s": statistics.median(seconds[1:]),
+        }
+
+    def pipeline(self, month: Month, rows: int, what: str) -> dict[str, Any]:
+        self.land(month, rows)
         log = self.scratch / "logs" / f"pipeline-{month}.log"
-        measured = self.runner.run([*command, "run-month", str(month)], log)
+        measured = self.runner.run([*self.critmin(), "run-month", str(month)], log)
         run_log = self.settings.paths.logs / "customs_monthly" / f"{month}.log"
         if measured.returncode != 0:
             raise BenchError(
@@ -456,6 +509,10 @@ def months_plan() -> dict[str, Any]:
         "warm_up": MONTH_1.shifted(1),
         "tiny": [MONTH_1.shifted(2 + index) for index in range(FULL.tiny_repeats)],
         "month_1": MONTH_1,
+        # three times month 1's rows, run after it on the young home
+        "month_3x": MONTH_1.shifted(2 + FULL.tiny_repeats),
+        # the backfill's tiny months: before month 1, on the young home (the fill replaces them)
+        "backfill": [MONTH_1.shifted(index - BACKFILL_MONTHS) for index in range(BACKFILL_MONTHS)],
         "fill_first": MONTH_120.shifted(1 - HISTORY_MONTHS),
         "month_120": MONTH_120,
     }
@@ -533,10 +590,14 @@ def run(bench: Bench) -> dict[str, Any]:
     rows, tiny_rows = mode.rows, mode.tiny_rows
     tiny_months = plan["tiny"][: mode.tiny_repeats]
 
-    progress(f"writing SYNTHETIC downloads (seed {bench.seed}): {rows:,} rows (months 1, 120), tiny")
-    for month in [plan["warm_up"], *tiny_months]:
+    progress(
+        f"writing SYNTHETIC downloads (seed {bench.seed}): {rows:,} rows (months 1, 120), "
+        f"{3 * rows:,} rows (month 3x), tiny"
+    )
+    for month in [plan["warm_up"], *tiny_months, *plan["backfill"]]:
         bench.files(month, tiny_rows)
     bench.files(plan["month_1"], rows)
+    bench.files(plan["month_3x"], 3 * rows)
     bench.files(plan["month_120"], rows)
 
     progress("baseline (bench/baseline.py): first month, tiny months, then month 1")
@@ -561,6 +622,11 @@ def run(bench: Bench) -> dict[str, Any]:
     by_partner = max(bench.files(plan["month_1"], rows), key=lambda path: path.stat().st_size)
     reader = measure_reader(by_partner)
     progress(f"  reader: {reader['rows_per_s']:,.0f} rows/s, peak heap {reader['peak_heap_mib']:.2f} MiB")
+
+    progress(f"pipeline: a month of {3 * rows:,} rows (memory per further million rows)")
+    pipeline["month_3x"] = bench.pipeline(plan["month_3x"], 3 * rows, "month of 3x rows")
+    progress(f"pipeline: backfill of {BACKFILL_MONTHS} tiny months in one process (critmin backfill)")
+    backfill = bench.backfill(plan["backfill"], tiny_rows)
 
     fill_months = HISTORY_MONTHS - 1
     progress(
@@ -605,6 +671,7 @@ def run(bench: Bench) -> dict[str, Any]:
         "pipeline": pipeline,
         "baseline": baseline,
         "reader": reader,
+        "backfill": backfill,
         "history": {
             "filled_months": fill_months,
             "filled_rows": filled["rows"],
@@ -623,11 +690,21 @@ def run(bench: Bench) -> dict[str, Any]:
             "rows": rows,
             "peak_rss_mib": pipeline["month_1"]["peak_rss_mib"],
             "peak_step": pipeline["month_1"]["peak_step"],
+            "rows_3x": 3 * rows,
+            "peak_rss_3x_mib": pipeline["month_3x"]["peak_rss_mib"],
+            "peak_step_3x": pipeline["month_3x"]["peak_step"],
+            # MiB per further million rows, from month 1 to the month of 3x rows
+            "mib_per_further_million_rows": (
+                (pipeline["month_3x"]["peak_rss_mib"] - pipeline["month_1"]["peak_rss_mib"])
+                / (2 * rows / 1e6)
+            ),
             "sample_interval_s": RssSampler.interval,
             "by_run": {
                 "pipeline, first run (tiny month)": pipeline["cold_first_run"]["peak_rss_mib"],
                 "pipeline, tiny month (max)": max(run["peak_rss_mib"] for run in pipeline["tiny_runs"]),
                 f"pipeline, month 1 ({rows:,} rows)": pipeline["month_1"]["peak_rss_mib"],
+                f"pipeline, month of {3 * rows:,} rows": pipeline["month_3x"]["peak_rss_mib"],
+                f"pipeline, {BACKFILL_MONTHS} tiny months in one process": backfill["peak_rss_mib"],
                 f"pipeline, month 120 ({rows:,} rows)": pipeline["month_120"]["peak_rss_mib"],
                 f"baseline, month 1 ({rows:,} rows)": baseline["month_1"]["peak_rss_mib"],
             },

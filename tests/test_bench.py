@@ -273,3 +273,63 @@ def test_limits_extrapolate_time_and_memory_per_row_and_time_per_month_of_histor
     assert report.summarize(results)["limits"]["months_of_history_at_run_limit"] is None
     page = report.render({**results, "summary": report.summarize(results), "targets": []})
     assert "month 120 costs what month 1 costs, within the noise" in page
+
+
+def _with_3x_and_backfill(results: dict) -> dict:
+    rows = results["parameters"]["rows"]
+    results["pipeline"]["month_3x"] = _run(120.0, 3.5)  # 2,100 MiB at 3x the rows
+    results["memory"].update(
+        rows_3x=3 * rows,
+        peak_rss_3x_mib=2100.0,
+        peak_step_3x="gate_raw",
+        mib_per_further_million_rows=(2100.0 - 1500.0) / (2 * rows / 1e6),
+    )
+    results["backfill"] = {
+        "months": 24,
+        "first": "2022-01",
+        "last": "2023-12",
+        "rows": 10,
+        "wall_s": 30.0 + 23 * 5.0,
+        "peak_rss_mib": 700.0,
+        "run_s": [22.0] + [4.5] * 23,
+        "first_run_s": 22.0,
+        "per_month_after_first_s": (30.0 + 23 * 5.0 - 22.0) / 23,
+        "median_run_after_first_s": 4.5,
+    }
+    return results
+
+
+def test_memory_per_further_million_rows_and_backfill_are_targets_with_their_sections():
+    results = _with_3x_and_backfill(_results())
+    summary = report.summarize(results)
+    # month 1 peaked at 1,500 MiB (600 x 2.5), the month of 3x rows at 2,100: 600 MiB over 400,000 rows
+    assert summary["limits"]["memory_mib_per_million_rows"] == pytest.approx(1500)
+    at_limit = summary["limits"]["rows_a_month_at_memory_limit"]
+    assert at_limit == pytest.approx(200_000 + (2048 - 1500) / 1500 * 1e6)
+    targets = {t["name"]: t for t in report.evaluate_targets(results, summary)}
+    further = targets["memory_per_further_million_gib"]
+    assert further["value"] == pytest.approx(results["memory"]["mib_per_further_million_rows"] / 1024)
+    assert not further["met"] and "gate_raw" in further["bound_by"]
+    backfill = targets["backfill_s_per_month"]
+    assert backfill["value"] == pytest.approx((145.0 - 22.0) / 23) and not backfill["met"]
+    assert "median 4.5 s" in backfill["bound_by"]
+    results["backfill"]["per_month_after_first_s"] = 3.9
+    met = {t["name"]: t for t in report.evaluate_targets(results, summary)}["backfill_s_per_month"]
+    assert met["met"] and met["bound_by"] == ""
+    page = report.render({**results, "summary": summary, "targets": list(targets.values())})
+    assert "## Many months in one process" in page
+    assert "critmin backfill 2022-01 2023-12" in page
+    assert "MiB per further million rows" in page
+
+
+def test_backfill_console_lines_are_read_as_the_runner_prints_them():
+    from bench.run import BACKFILL_LINE
+
+    text = (
+        "critmin: 2 months to run\n"
+        "[ 1/24] customs_monthly 2022-01: success in 21.7 s  (log: /x/2022-01.log)\n"
+        "[10/24] customs_monthly 2022-10: failed in 3.2 s  (log: /x/2022-10.log)\n"
+        "    the gate refused it\n"
+    )
+    found = [(m["month"], m["state"], float(m["seconds"])) for m in BACKFILL_LINE.finditer(text)]
+    assert found == [("2022-01", "success", 21.7), ("2022-10", "failed", 3.2)]
