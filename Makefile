@@ -141,7 +141,7 @@ lint: $(VENV_STAMP) ## ruff, the import-layer contract, mypy on src/, sqlfluff o
 	$(UV) run --frozen mypy
 	$(UV) run --frozen sqlfluff lint dbt_project/models dbt_project/tests dbt_project/analyses
 
-bench: $(VENV_STAMP) ## Pipeline vs plain DuckDB on SYNTHETIC data -> docs/benchmarks.md: QUICK=1 (~5 min) or full (~7 min)
+bench: $(VENV_STAMP) ## Pipeline vs plain DuckDB on SYNTHETIC data -> docs/benchmarks.md: QUICK=1 (~5 min) or full (~8 min)
 	$(UV) run --frozen python -m bench.run $(if $(filter 1 yes true,$(QUICK)),--quick)
 
 synth: $(VENV_STAMP) ## SYNTHETIC GACC downloads for scale tests: make synth [MONTHS=1 ROWS=1000000 OUT=/tmp/critmin-synthetic]

@@ -355,7 +355,7 @@ def render(results: dict[str, Any]) -> str:
         "",
         "```bash",
         "make bench QUICK=1   # about 5 minutes on 2 cores: 200,000 rows a month",
-        "make bench           # the full run, 1,000,000 rows a month: about 7 minutes on 2 cores",
+        "make bench           # the full run, 1,000,000 rows a month: about 8 minutes on 2 cores",
         "```",
         "",
         "Each run writes `bench/results/latest.json` and this page (`python -m bench.report` re-renders",

@@ -1,7 +1,7 @@
 """``make bench``: the pipeline's monthly run against a plain-DuckDB baseline, on SYNTHETIC data.
 
     make bench QUICK=1     # ~5 minutes on 2 cores, 200,000 rows a month
-    make bench             # the full run, 1,000,000 rows a month (~7 minutes on 2 cores)
+    make bench             # the full run, 1,000,000 rows a month (~8 minutes on 2 cores)
     python -m bench.run --quick [--keep]
 
 Measures, in one run and on the same files (``bench.synthetic``, seeded):
@@ -82,7 +82,7 @@ class Mode:
 
 
 QUICK = Mode("quick", 200_000, 10, 2, 30, "about 5 minutes on 2 cores")
-FULL = Mode("full", 1_000_000, 10, 3, 30, "about 7 minutes on 2 cores, more on a busy machine")
+FULL = Mode("full", 1_000_000, 10, 3, 30, "about 8 minutes on 2 cores, more on a busy machine")
 
 
 class BenchError(RuntimeError):
