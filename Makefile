@@ -16,7 +16,7 @@ VENV_STAMP := .venv/.critmin-installed
 # Every environment is installed with its bytecode compiled: where PYTHONDONTWRITEBYTECODE is set
 # (as on our CI machines) Python never caches it, and each new process would compile Airflow, dbt
 # and Great Expectations from source again (measured: 9.1 s to import them, 4.3 s with bytecode;
-# compiling the whole environment once takes about 12 s on 2 cores).
+# uv compiles the whole environment once in about 10 s on 2 cores).
 SYNC := sync --frozen --compile-bytecode --python 3.11
 
 # The distributed test's own environment: the locked dependencies with the production extra.

@@ -139,8 +139,9 @@ def limits(results: dict[str, Any], fixed_s: float, marginal_s_per_million: floa
     pipeline = results["pipeline"]
     tiny_peak = max(run["peak_rss_mib"] for run in pipeline["tiny_runs"])
     big_peak = pipeline["month_1"]["peak_rss_mib"]
-    if "month_3x" in pipeline:  # measured between two big months: 1x and 3x the rows
-        memory_slope = (pipeline["month_3x"]["peak_rss_mib"] - big_peak) / (2 * rows / 1e6)
+    further = results["memory"].get("mib_per_further_million_rows")
+    if further is not None:  # measured between two big months: 1x and 3x the rows (bench.run)
+        memory_slope = further
         memory_base, memory_base_rows = big_peak, rows
     else:
         memory_slope = (big_peak - tiny_peak) / (rows / 1e6)  # MiB per million rows
