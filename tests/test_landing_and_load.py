@@ -630,3 +630,50 @@ def test_landing_parses_each_download_once_and_the_gate_and_load_read_the_parse(
     for landed in landing.current:
         raw_object = home.paths.raw / landed.entry.object_path
         assert parsed.rows_path(raw_object).exists()
+
+
+def _columns(connection, table: str) -> list[str]:
+    schema, name = table.split(".", 1)
+    rows = connection.execute(
+        "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
+        "order by column_index",
+        [schema, name],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_a_warehouse_from_before_a_table_change_is_brought_up_to_date_when_opened(tmp_path):
+    """An older warehouse (no record of its definitions, a column missing, results without the
+    load they gate) gains what the current definitions add, and the record, on the next open."""
+    from critmin.warehouse.connection import writing
+    from critmin.warehouse.tables import GACC_EXPORT_FILES, QUALITY_RESULTS, SCHEMA_VERSION, ddl_digest
+
+    db = tmp_path / "warehouse.duckdb"
+    with writing(db) as connection:
+        assert connection.execute(f"select ddl_sha256 from {SCHEMA_VERSION}").fetchall() == [(ddl_digest(),)]
+        connection.execute(f"alter table {GACC_EXPORT_FILES} drop column is_current")
+        connection.execute(
+            f"insert into {QUALITY_RESULTS} (data_month, dataset, batch, rule, expectation_type, severity, "
+            "success, validated_at) values ('2025-04-01', 'gacc_export_rows', 'b', 'r', 'e', 'critical', "
+            "true, now())"
+        )
+        connection.execute(f"drop table {SCHEMA_VERSION}")  # as before the record existed
+    with writing(db) as connection:
+        assert "is_current" in _columns(connection, GACC_EXPORT_FILES)
+        assert connection.execute(f"select what from {QUALITY_RESULTS}").fetchall() == [("2025-04",)]
+        assert connection.execute(f"select ddl_sha256 from {SCHEMA_VERSION}").fetchall() == [(ddl_digest(),)]
+
+
+def test_a_warehouse_recorded_with_other_definitions_is_brought_up_to_date(tmp_path):
+    """The record names the definitions a warehouse was last brought up to date with: a
+    different one (an upgrade of critmin) runs the definitions again, and records the new one."""
+    from critmin.warehouse.connection import writing
+    from critmin.warehouse.tables import GACC_EXPORT_FILES, SCHEMA_VERSION, ddl_digest
+
+    db = tmp_path / "warehouse.duckdb"
+    with writing(db) as connection:
+        connection.execute(f"alter table {GACC_EXPORT_FILES} drop column released_on")
+        connection.execute(f"update {SCHEMA_VERSION} set ddl_sha256 = 'the definitions of an older critmin'")
+    with writing(db) as connection:
+        assert "released_on" in _columns(connection, GACC_EXPORT_FILES)
+        assert connection.execute(f"select ddl_sha256 from {SCHEMA_VERSION}").fetchall() == [(ddl_digest(),)]

@@ -152,6 +152,9 @@ def publish(
                 raise PipelineError(
                     f"the warehouse has no tables in schema {PUBLISHED_SCHEMA!r}: run dbt first"
                 )
+            # One transaction for the copy: alone, each of its two hundred statements (a table, its
+            # rows, a comment) would commit on its own, a sixth of the copy's time.
+            con.execute("begin transaction")
             con.execute(f"create schema {PUBLISHED_SCHEMA}")
             for table, definition, comment in tables:
                 target = f"{PUBLISHED_SCHEMA}.{_quote(table)}"
@@ -169,6 +172,7 @@ def publish(
                 for column, column_comment in columns:
                     con.execute(f"comment on column {target}.{_quote(column)} is {_literal(column_comment)}")
                 (counts[table],) = con.execute(f"select count(*) from {target}").fetchall()[0]
+            con.execute("commit")
             con.execute("use memory")
             con.execute("detach build")
             con.execute("checkpoint serving")

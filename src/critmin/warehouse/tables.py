@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 GACC_EXPORT_ROWS = "raw.gacc_export_rows"
 GACC_EXPORT_FILES = "raw.gacc_export_files"
 #: GACC's commodity tables: every catalogued figure each landed table prints, and the tables.
@@ -25,6 +27,9 @@ WHOLE_BUILDS = "audit.whole_builds"
 #: a whole build every month, and a successful build clears them. Incremental models and the
 #: data tests of the month-partitioned views read it, so a month's build works on that month.
 MONTHS_TO_BUILD = "audit.months_to_build"
+#: The digest of the table definitions (``ddl``) the warehouse was last brought up to date with:
+#: a connection that finds the current one there skips the DDL (about 15 ms an open).
+SCHEMA_VERSION = "audit.schema_version"
 #: The month's partition as it was before the last load, to restore if a later step fails.
 BEFORE_LOAD = "__before_load"
 
@@ -222,6 +227,14 @@ def backup_of(table: str) -> str:
     return f"{table}{BEFORE_LOAD}"
 
 
+@functools.cache
+def ddl_digest() -> str:
+    """What ``SCHEMA_VERSION`` holds once ``ddl`` has run: any change to the definitions changes it."""
+    import hashlib
+
+    return hashlib.sha256(ddl().encode()).hexdigest()
+
+
 def ddl() -> str:
     """Create every schema and table that does not exist yet, and bring an older warehouse's
     tables up to date (idempotent)."""
@@ -244,4 +257,5 @@ def ddl() -> str:
         for name in added:
             for target in (table, backup_of(table)):
                 statements.append(f"alter table {target} add column if not exists {name} {kinds[name]};")
+    statements.append(f"create table if not exists {SCHEMA_VERSION} (ddl_sha256 varchar not null);")
     return "\n".join(statements)
