@@ -166,3 +166,51 @@ def test_dbt_lets_go_of_the_warehouse_file_when_its_invocation_ends(built, tmp_p
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def _parses(caplog) -> list[str]:
+    messages = [r.getMessage() for r in caplog.records if r.name == "critmin.transform"]
+    return [message for message in messages if "parse" in message]
+
+
+def test_a_copied_home_runs_dbt_on_the_parse_it_kept_not_a_new_one(built, tmp_path, monkeypatch, caplog):
+    """dbt reparses the whole project in a home at a new path (the warehouse's path is in its
+    profile); the parse the home kept serves the next process there instead."""
+    home = tmp_path / "home"
+    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
+    settings = Settings.for_home(home)
+    (kept,) = (home / "dbt" / transform.PARSED_FOLDER).glob("*.msgpack")
+    monkeypatch.setattr(transform, "_MANIFESTS", {})  # as in a new process
+    parsed, parse = [], transform._parse
+    monkeypatch.setattr(transform, "_parse", lambda *args: parsed.append(args) or parse(*args))
+
+    with caplog.at_level(logging.INFO, logger="critmin.transform"):
+        transform.run_dbt(settings, ["build", "--select", "data_quality_results"])
+
+    assert not parsed, "the project was parsed again"
+    assert _parses(caplog) == [f"dbt project parse: the one kept in {kept.parent}"]
+    assert (
+        duckdb.connect(str(settings.paths.warehouse_db), read_only=True)
+        .execute("select count(*) from marts.data_quality_results")
+        .fetchone()[0]
+    )
+
+
+def test_a_damaged_kept_parse_is_parsed_again_and_replaced(built, tmp_path, monkeypatch, caplog):
+    home = tmp_path / "home"
+    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
+    settings = Settings.for_home(home)
+    (kept,) = (home / "dbt" / transform.PARSED_FOLDER).glob("*.msgpack")
+    kept.write_bytes(kept.read_bytes()[:5000])  # cut short, as by a full disk
+    monkeypatch.setattr(transform, "_MANIFESTS", {})
+
+    with caplog.at_level(logging.INFO, logger="critmin.transform"):
+        transform.run_dbt(settings, ["build", "--select", "data_quality_results"])
+
+    (warning,) = [m for m in _parses(caplog) if m.startswith("cannot read")]
+    assert str(kept) in warning and "parsing the project again" in warning
+    monkeypatch.setattr(transform, "_MANIFESTS", {})
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="critmin.transform"):
+        transform.run_dbt(settings, ["build", "--select", "data_quality_results"])
+    assert _parses(caplog) == [f"dbt project parse: the one kept in {kept.parent}"]

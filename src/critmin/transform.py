@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from critmin.errors import PipelineError
+from critmin.files import write_atomically
 from critmin.warehouse import (
     clear_months_to_build,
     mark_months_to_build,
@@ -69,28 +70,86 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 #: Parsed dbt projects, reused by every dbt command this process runs on the same project: one
 #: parse per process instead of one per command (dbt's programmatic runner takes a manifest).
-#: Keyed by the project's fingerprint (any change to it is a new parse) and by the database name
-#: dbt-duckdb derives from the file (warehouse, or serving for the analyses).
+#: Keyed by the project (its folder and fingerprint: any change to it is a new parse) and by the
+#: database name dbt-duckdb derives from the file (warehouse, or serving for the analyses).
 _MANIFESTS: dict[tuple[str, str, str], Any] = {}
 #: The commands that run against a parsed project (``parse`` and ``docs`` parse for themselves).
 _REUSES_MANIFEST = {"build", "run", "test", "seed", "snapshot", "compile"}
+#: Where a home keeps the parse its runs use (``$CRITMIN_HOME/dbt/parsed/``), for the next process.
+#: dbt's own partial parsing does not serve a home that was copied, restored or is new: it reparses
+#: the whole project (about 3 s) whenever the profile changed, and the warehouse's path is in it.
+PARSED_FOLDER = "parsed"
 
 
 def _runner(settings: Settings, common: Sequence[str], command: str) -> Any:
-    """dbt's runner, with the project's parsed manifest when the command can reuse one."""
+    """dbt's runner, with the project's parsed manifest when the command can reuse one: this
+    process's, else the one the home kept, else a new parse (which the home then keeps)."""
     from dbt.cli.main import dbtRunner
 
     if command not in _REUSES_MANIFEST:
         return dbtRunner()
     project = settings.dbt_project_dir
     key = (str(project), project_fingerprint(project), settings.paths.warehouse_db.stem)
+    kept = _kept_parse(settings, key)
     if key not in _MANIFESTS:
-        parsed = dbtRunner().invoke(["parse", *common])
-        if not parsed.success:
-            return dbtRunner()  # the command itself will fail, and say why
+        manifest = _read_kept_parse(kept)
+        if manifest is None:
+            manifest = _parse(common)
+            if manifest is None:
+                return dbtRunner()  # the command itself will fail, and say why
         _MANIFESTS.clear()  # an older fingerprint's manifest is never used again
-        _MANIFESTS[key] = parsed.result
+        _MANIFESTS[key] = manifest
+    if not kept.exists():
+        _keep_parse(kept, _MANIFESTS[key])
     return dbtRunner(manifest=_MANIFESTS[key])
+
+
+def _parse(common: Sequence[str]) -> Any:
+    """``dbt parse``: the project's manifest, or None when the project does not parse."""
+    from dbt.cli.main import dbtRunner
+
+    parsed = dbtRunner().invoke(["parse", *common])
+    return parsed.result if parsed.success else None
+
+
+def _kept_parse(settings: Settings, key: tuple[str, str, str]) -> Path:
+    name = hashlib.sha256("\n".join(key).encode()).hexdigest()[:32]
+    return settings.paths.dbt_state / PARSED_FOLDER / f"{name}.msgpack"
+
+
+def _read_kept_parse(path: Path) -> Any:
+    """The manifest kept at ``path`` (dbt's own partial-parse format), or None when there is none
+    or it cannot be read (then the project is parsed again)."""
+    from dbt.contracts.graph.manifest import Manifest
+    from dbt.parser.manifest import extended_mashumuro_decoder
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        manifest = Manifest.from_msgpack(data, decoder=extended_mashumuro_decoder)
+    except Exception as error:  # a damaged or truncated file: it is rewritten after the parse
+        log.warning("cannot read the kept dbt parse %s (%s): parsing the project again", path, error)
+        path.unlink(missing_ok=True)
+        return None
+    log.info("dbt project parse: the one kept in %s", path.parent)
+    return manifest
+
+
+def _keep_parse(path: Path, manifest: Any) -> None:
+    """Keep ``manifest`` for the next process (written beside and renamed, so a process killed
+    meanwhile leaves none half-written); older parses of the home are removed."""
+    from dbt.parser.manifest import extended_mashumaro_encoder
+
+    try:
+        write_atomically(path, manifest.to_msgpack(extended_mashumaro_encoder))
+    except OSError as error:  # only a cache: the next process parses the project again
+        log.warning("could not keep the dbt parse in %s (%s)", path, error)
+        return
+    for older in path.parent.glob("*.msgpack"):
+        if older != path:
+            older.unlink(missing_ok=True)
 
 
 def run_dbt(settings: Settings, args: Sequence[str]) -> Any:
