@@ -113,8 +113,8 @@ def _parse(common: Sequence[str]) -> Any:
 
 
 def _kept_parse(settings: Settings, key: tuple[str, str, str]) -> Path:
-    name = hashlib.sha256("\n".join(key).encode()).hexdigest()[:32]
-    return settings.paths.dbt_state / PARSED_FOLDER / f"{name}.msgpack"
+    digest = hashlib.sha256("\n".join(key).encode()).hexdigest()[:32]
+    return settings.paths.dbt_state / PARSED_FOLDER / f"{key[2]}-{digest}.msgpack"
 
 
 def _read_kept_parse(path: Path) -> Any:
@@ -139,7 +139,7 @@ def _read_kept_parse(path: Path) -> Any:
 
 def _keep_parse(path: Path, manifest: Any) -> None:
     """Keep ``manifest`` for the next process (written beside and renamed, so a process killed
-    meanwhile leaves none half-written); older parses of the home are removed."""
+    meanwhile leaves none half-written); the home's older parses for the same database are removed."""
     from dbt.parser.manifest import extended_mashumaro_encoder
 
     try:
@@ -147,7 +147,7 @@ def _keep_parse(path: Path, manifest: Any) -> None:
     except OSError as error:  # only a cache: the next process parses the project again
         log.warning("could not keep the dbt parse in %s (%s)", path, error)
         return
-    for older in path.parent.glob("*.msgpack"):
+    for older in path.parent.glob(f"{path.name.split('-')[0]}-*.msgpack"):  # the same database's
         if older != path:
             older.unlink(missing_ok=True)
 
