@@ -100,7 +100,7 @@ def _runner(settings: Settings, common: Sequence[str], command: str) -> Any:
         _MANIFESTS.clear()  # an older fingerprint's manifest is never used again
         _MANIFESTS[key] = manifest
     if not kept.exists():
-        _keep_parse(kept, _MANIFESTS[key])
+        _keep_parse(kept, _MANIFESTS[key], key)
     return dbtRunner(manifest=_MANIFESTS[key])
 
 
@@ -113,6 +113,7 @@ def _parse(common: Sequence[str]) -> Any:
 
 
 def _kept_parse(settings: Settings, key: tuple[str, str, str]) -> Path:
+    """Where the home keeps the parse for ``key`` (project, fingerprint, database name)."""
     digest = hashlib.sha256("\n".join(key).encode()).hexdigest()[:32]
     return settings.paths.dbt_state / PARSED_FOLDER / f"{key[2]}-{digest}.msgpack"
 
@@ -137,7 +138,7 @@ def _read_kept_parse(path: Path) -> Any:
     return manifest
 
 
-def _keep_parse(path: Path, manifest: Any) -> None:
+def _keep_parse(path: Path, manifest: Any, key: tuple[str, str, str]) -> None:
     """Keep ``manifest`` for the next process (written beside and renamed, so a process killed
     meanwhile leaves none half-written); the home's older parses for the same database are removed."""
     from dbt.parser.manifest import extended_mashumaro_encoder
@@ -147,7 +148,7 @@ def _keep_parse(path: Path, manifest: Any) -> None:
     except OSError as error:  # only a cache: the next process parses the project again
         log.warning("could not keep the dbt parse in %s (%s)", path, error)
         return
-    for older in path.parent.glob(f"{path.name.split('-')[0]}-*.msgpack"):  # the same database's
+    for older in path.parent.glob(f"{key[2]}-*.msgpack"):
         if older != path:
             older.unlink(missing_ok=True)
 
