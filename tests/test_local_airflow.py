@@ -5,7 +5,8 @@ the home, and Airflow refuses to start during an embedded run), the login and th
 environment. The end-to-end tests (``e2e``) start ``critmin airflow`` as a user does, on a
 temporary home and a free port, log in through the REST API, check ``critmin run-month`` refuses
 meanwhile, run the registers and a month through the REST API while the scheduled run that
-unpausing created waits for its files, log in and trigger a month from the UI's form in Chromium
+unpausing created waits for its files, hold SQLite's write lock while a click waits for it and
+check the server still answers, log in and trigger a month from the UI's form in Chromium
 and read its land log there, and stop it with Ctrl-C (SIGINT to its process group),
 leaving no process behind.
 ``trigger_and_wait`` runs a DAG through the REST API, for tests that run months on it.
@@ -355,6 +356,51 @@ def test_the_banner_login_health_and_pool(served):
     assert set(holder["process_groups"]) == set(local_airflow.COMPONENTS)
     for component in local_airflow.COMPONENTS:
         assert (served.home / "logs" / "airflow" / f"{component}.log").stat().st_size > 0
+
+
+#: How long the lock test holds the metadata database's write lock (well under its minute's wait).
+LOCK_HELD = 12
+
+
+@pytest.mark.e2e
+def test_a_click_waiting_for_the_metadata_lock_leaves_the_server_answering(served):
+    """A click (unpause) writes an audit row and waits while another writer holds SQLite's lock;
+    meanwhile the server answers. Airflow writes that row on the server's event loop, which froze
+    every request for the wait (and deadlocked with a task's /run): ``critmin.api_server``."""
+    import sqlite3
+    import threading
+    import time
+
+    api = served.api()
+    dag = wait_for_dag(api, "customs_monthly")
+    answers: dict[str, object] = {}
+
+    def click():
+        answers["click"] = api.call("PATCH", "/api/v2/dags/customs_monthly", {"is_paused": dag["is_paused"]})
+
+    def look():
+        answers["health"] = api.call("GET", "/api/v2/monitor/health")
+        answers["looked"] = time.monotonic()
+
+    holder = sqlite3.connect(served.home / "airflow" / "airflow.db", isolation_level=None, timeout=60)
+    clicking = threading.Thread(target=click, daemon=True)
+    looking = threading.Thread(target=look, daemon=True)
+    try:
+        holder.execute("begin immediate")  # another component's write in progress
+        clicking.start()
+        time.sleep(3)  # the click reaches its audit row and waits for the lock
+        looking.start()
+        looking.join(LOCK_HELD)
+    finally:
+        released = time.monotonic()
+        holder.execute("rollback")
+        holder.close()
+    clicking.join(60)
+    looking.join(60)
+    assert answers.get("looked", released + 1) < released, (
+        "a page waited for the lock a click waits for: the api-server's event loop was blocked"
+    )
+    assert answers["click"]["is_paused"] == dag["is_paused"], "the click went through once the lock was free"
 
 
 @pytest.mark.e2e
