@@ -282,14 +282,12 @@ class Cluster:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and self._alive(known):
             time.sleep(0.5)
-        left = [
-            f"{name} (process group {p.pid})" for name, p in self.processes.items() if _group_running(p.pid)
-        ]
-        return left + [f"process {pid}" for pid, started in known.items() if _running(pid, started)]
+        left = [f"{name} (process group {p.pid})" for name, p in self.processes.items() if group_alive(p.pid)]
+        return left + [f"process {pid}" for pid, started in known.items() if process_alive(pid, started)]
 
     def _alive(self, known: dict[int, str]) -> bool:
-        groups = any(_group_running(p.pid) for p in self.processes.values())
-        return groups or any(_running(pid, started) for pid, started in known.items())
+        groups = any(group_alive(p.pid) for p in self.processes.values())
+        return groups or any(process_alive(pid, started) for pid, started in known.items())
 
     def kill(self, service: str) -> dict[int, str]:
         """SIGKILL a service and every process below it at once, as a lost machine would; returns
@@ -313,29 +311,6 @@ class Cluster:
             except OSError:
                 continue
         return found
-
-
-def _stat(pid: int | str) -> tuple[str, int] | None:
-    """A process's state letter and process group, from /proc (None once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return fields[0], int(fields[2])
-
-
-def _running(pid: int, started: str | None) -> bool:
-    """Alive and not a zombie: a dead process its parent has not reaped yet runs nothing."""
-    stat = _stat(pid)
-    return process_alive(pid, started) and stat is not None and stat[0] != "Z"
-
-
-def _group_running(pgid: int) -> bool:
-    """Whether a process of group ``pgid`` runs (its zombies aside)."""
-    if not group_alive(pgid):
-        return False
-    members = (_stat(proc.name) for proc in Path("/proc").iterdir() if proc.name.isdigit())
-    return any(stat is not None and stat[1] == pgid and stat[0] != "Z" for stat in members)
 
 
 def _env_value(value: Any) -> str:

@@ -30,7 +30,7 @@ import pytest
 from airflow_cluster import Api, free_port, wait_for
 from conftest import REPO, land_sample_month
 
-from critmin import airflow_access, airflow_home, embedded, local_airflow
+from critmin import airflow_access, airflow_home, embedded, local_airflow, processes
 from critmin.settings import Settings
 
 #: How long `critmin airflow` may take to be ready (four Airflow processes start on a small machine).
@@ -549,21 +549,9 @@ def test_ctrl_c_stops_everything_and_frees_the_home(served):
     )
     assert served.stop() == 0, served.text()[-3000:]
     assert "Airflow stopped." in served.text()
-    assert [pgid for pgid in {*groups.values(), *own_groups} if _group_alive(pgid)] == []
+    assert [pgid for pgid in {*groups.values(), *own_groups} if processes.group_alive(pgid)] == []
     assert served.leftovers(seen) == []
     lock = airflow_home.local_airflow_lock(served.settings)
     with lock.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: raises if anything still holds it
     assert lock.read_text() == ""
-
-
-def _group_alive(pgid: int) -> bool:
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                state, _parent, group = (proc / "stat").read_text().rsplit(")", 1)[1].split()[:3]
-            except (OSError, ValueError):
-                continue
-            if int(group) == pgid and state != "Z":
-                return True
-    return False

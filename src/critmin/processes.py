@@ -17,35 +17,54 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 
-def process_started(pid: int) -> str | None:
-    """The process's start time (Linux), to tell it from a later process given the same pid."""
+#: The states (/proc/<pid>/stat) of a process that has ended: a zombie is one its parent has not
+#: reaped yet. Signals still reach its pid, but it runs nothing and holds nothing.
+ENDED = ("Z", "X")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command's name (state first), or None (gone, or no
+    /proc)."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
 
 
+def process_started(pid: int) -> str | None:
+    """The process's start time (Linux), to tell it from a later process given the same pid."""
+    fields = _stat(pid)
+    return fields[19] if fields and len(fields) > 19 else None
+
+
 def process_alive(pid: int, started: str | None = None) -> bool:
-    """Whether process ``pid`` runs on this host (and, given its start time, is that process)."""
+    """Whether process ``pid`` runs on this host (and, given its start time, is that process). A
+    zombie does not run."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass
-    return started is None or process_started(pid) in (None, started)
+    fields = _stat(pid)
+    if fields and fields[0] in ENDED:
+        return False
+    return started is None or (fields[19] if fields and len(fields) > 19 else None) in (None, started)
 
 
 def group_alive(pgid: int) -> bool:
-    """Whether any process of group ``pgid`` still runs."""
+    """Whether any process of group ``pgid`` still runs (its zombies aside)."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    table = process_table()
+    if table is None or os.getpgrp() == pgid:  # no /proc: the signal's word; or this process's group
+        return True
+    return any(proc.group == pgid and proc.running for proc in table.values())
 
 
 @dataclass(frozen=True)
@@ -57,7 +76,7 @@ class Proc:
 
     @property
     def running(self) -> bool:
-        return self.state not in ("Z", "X")
+        return self.state not in ENDED
 
 
 def process_table() -> dict[int, Proc] | None:
