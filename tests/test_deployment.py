@@ -94,3 +94,54 @@ def test_a_full_disk_is_told_as_such_and_leaves_no_half_copy_in_the_raw_zone(tmp
     log.write_text(f"{type(cause).__module__}.{type(cause).__name__}: {cause}\n", encoding="utf-8")
     assert error_from_log(log) == message
     assert not list((home / "raw").rglob("*.csv")) and not (home / "raw" / "manifest.jsonl").exists()
+
+
+def test_a_full_disk_outside_any_step_is_told_by_the_command_not_as_a_traceback(
+    tmp_path, monkeypatch, capsys
+):
+    """Airflow's start (its SQLite metadata) or a run's own log can be what meets the full disk:
+    the command says so, where, and what to do, in words, instead of a traceback."""
+    import errno
+    import sqlite3
+
+    from critmin import cli, errors
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("CRITMIN_HOME", str(home))
+    failures = iter(
+        [OSError(errno.ENOSPC, "No space left on device"), sqlite3.OperationalError("disk I/O error")]
+    )
+
+    def full(*_args):
+        raise next(failures)
+
+    monkeypatch.setattr(cli, "_command", full)
+    assert cli.main(["run-month", "2025-05"]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith(f"critmin run-month: the disk holding CRITMIN_HOME ({home}) is full (")
+    assert "free space on that disk" in said and "serving.duckdb is only ever replaced whole" in said
+    # SQLite says only "disk I/O error": a full disk when next to nothing is free, else not ours.
+    monkeypatch.setattr(errors, "NEARLY_FULL_BYTES", 0)
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        cli.main(["run-month", "2025-05"])
+
+
+def test_a_run_log_on_a_full_disk_gives_the_console_back(tmp_path):
+    """``captured`` restores stdout and stderr even when its log cannot be flushed (ENOSPC), so the
+    error that follows reaches the console instead of the full file."""
+    import subprocess
+    import sys
+
+    script = (
+        "from pathlib import Path\n"
+        "from critmin.run_output import captured\n"
+        "try:\n"
+        "    with captured(Path('/dev/full')):\n"
+        "        print('into the full disk')\n"
+        "except OSError as error:\n"
+        "    print('back on the console:', error.errno)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert done.stdout == "back on the console: 28\n", done.stderr

@@ -430,6 +430,28 @@ def test_deferred_docs_render_once_at_the_end_and_a_teardown_inside_leaves_them_
     assert "2025-07_export.csv" in (docs_dir / "index.html").read_text(encoding="utf-8")
 
 
+def test_deferred_docs_are_not_rendered_over_a_full_disk_error(tmp_path, monkeypatch):
+    """Runs that end on a full disk leave their pages pending: the render would fail too and bury
+    the runs' error under its own. Any other error still renders what the runs validated."""
+    import errno
+
+    from critmin.quality import gate
+    from critmin.settings import Settings
+
+    settings = Settings.for_home(tmp_path / "home")
+    rendered: list[object] = []
+    monkeypatch.setattr(gate, "publish_docs", lambda settings: rendered.append(settings))
+    with pytest.raises(OSError, match="No space"), gate.deferred_docs(settings):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert rendered == []
+    with pytest.raises(KeyboardInterrupt), gate.deferred_docs(settings):
+        raise KeyboardInterrupt
+    assert rendered == [settings]
+    with gate.deferred_docs(settings), gate.deferred_docs(settings):
+        pass
+    assert rendered == [settings, settings], "once, at the outer block's end"
+
+
 # --- quiet ------------------------------------------------------------------------------------
 
 

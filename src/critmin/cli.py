@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from critmin.errors import CritminError, InputError
+from critmin.errors import CritminError, InputError, disk_full_message, is_disk_full
 from critmin.months import Month
 from critmin.settings import Settings, repo_root
 from critmin.steps.customs_monthly import check_not_in_future
@@ -383,6 +383,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = Settings.from_env()
     use_resources(settings.duckdb_resources())
+    try:
+        return _command(parser, settings, args)
+    except Exception as error:  # a full disk is said as such, wherever it struck (Airflow's start too)
+        if isinstance(error, CritminError) or not is_disk_full(error, settings.paths.home):
+            raise
+        print(f"critmin {args.command}: {disk_full_message(error, settings.paths.home)}", file=sys.stderr)
+        return 1
+
+
+def _command(parser: argparse.ArgumentParser, settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "airflow":
         from critmin.local_airflow import serve
 

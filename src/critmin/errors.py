@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import shutil
 from pathlib import Path
 
 
@@ -63,6 +65,48 @@ class PipelineError(CritminError):
 
 class DiskFull(PipelineError):
     """A step ran out of disk space; the run fails and publishes nothing."""
+
+
+#: Below this much free space, an I/O error on the home's disk is taken for the disk being full
+#: (SQLite says only "disk I/O error" when it cannot grow its write-ahead log).
+NEARLY_FULL_BYTES = 16 * 2**20
+
+
+def is_disk_full(error: BaseException, home: Path | None = None) -> bool:
+    """Whether ``error`` says the disk is full: Python's ENOSPC, DuckDB's or SQLite's words for it,
+    or (given ``home``) an I/O error while the disk holding ``home`` has next to no space left."""
+    text = str(error)
+    if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or any(
+        words in text for words in ("No space left on device", "database or disk is full")
+    ):
+        return True
+    if home is None or not (isinstance(error, OSError) or "I/O error" in text):
+        return False
+    try:
+        return free_bytes(home) < NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
+def free_bytes(path: Path) -> int:
+    """Free space on the disk holding ``path`` (or its nearest existing parent)."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return shutil.disk_usage(path).free
+
+
+def disk_full_message(error: BaseException, home: Path) -> str:
+    """What a command says when the disk holding ``home`` filled up under it."""
+    try:
+        free = f"{free_bytes(home) / 2**20:.1f} MiB free"
+    except OSError:
+        free = "free space unknown"
+    return (
+        f"the disk holding CRITMIN_HOME ({home}) is full ({free}): {type(error).__name__}: {error}\n"
+        "  What to do: free space on that disk (or move CRITMIN_HOME to a larger one), then run the "
+        "command again. What users see is unchanged: serving.duckdb is only ever replaced whole, and a "
+        "load left unfinished is put back by the next run (`critmin warehouse status` shows it)."
+    )
 
 
 class ConfigurationError(CritminError, ValueError):

@@ -96,11 +96,13 @@ def captured(log_file: Path) -> Iterator[None]:
         finally:
             for stream in streams:
                 stream.target = None
-            handle.flush()
-            os.dup2(saved_fds[0], 1)
-            os.dup2(saved_fds[1], 2)
-            os.close(saved_fds[0])
-            os.close(saved_fds[1])
+            try:
+                handle.flush()  # fails on a full disk: the console must come back all the same
+            finally:
+                os.dup2(saved_fds[0], 1)
+                os.dup2(saved_fds[1], 2)
+                os.close(saved_fds[0])
+                os.close(saved_fds[1])
 
 
 _ERROR_LINE = re.compile(r"^(critmin\.errors\.\w+|airflow\.\S*AirflowFailException|\w*Error): (.*)")

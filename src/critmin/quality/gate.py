@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from critmin.errors import QualityGateError, printable
+from critmin.errors import QualityGateError, is_disk_full, printable
 from critmin.quality.quarantine import quarantine_file
 from critmin.quality.results import as_dicts
 
@@ -111,10 +111,16 @@ def deferred_docs(settings: Settings) -> Iterator[None]:
     _docs_deferred += 1
     try:
         yield
-    finally:
+    except BaseException as error:
         _docs_deferred -= 1
-        if not _docs_deferred:
+        # On a full disk the render would fail too, burying the runs' error under its own; the
+        # next run renders every validation.
+        if not _docs_deferred and not is_disk_full(error, settings.paths.home):
             publish_docs(settings)
+        raise
+    _docs_deferred -= 1
+    if not _docs_deferred:
+        publish_docs(settings)
 
 
 def critical(results: Iterable[CheckResult]) -> list[CheckResult]:

@@ -4,11 +4,10 @@ input file, a broken deployment) fails the task at once, with the step's message
 
 from __future__ import annotations
 
-import errno
 import functools
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from critmin.errors import ConfigurationError, CritminError, DiskFull, WaitedInVain
+from critmin.errors import ConfigurationError, CritminError, DiskFull, WaitedInVain, is_disk_full
 from critmin.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,10 +33,6 @@ def _settings() -> Settings:
     return settings
 
 
-def _is_disk_full(error: BaseException) -> bool:
-    return getattr(error, "errno", None) == errno.ENOSPC or "No space left on device" in str(error)
-
-
 def _reporting_disk_full(step: Callable[..., T]) -> Callable[..., T]:
     """``step``, with a full disk (Python's ENOSPC, or DuckDB's I/O error saying so) told as
     such: where, and what to do."""
@@ -47,7 +42,7 @@ def _reporting_disk_full(step: Callable[..., T]) -> Callable[..., T]:
         try:
             return step(settings, *args)
         except Exception as error:
-            if isinstance(error, CritminError) or not _is_disk_full(error):
+            if isinstance(error, CritminError) or not is_disk_full(error, settings.paths.home):
                 raise
             where = getattr(error, "filename", None) or settings.paths.home
             raise DiskFull(
