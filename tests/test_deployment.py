@@ -108,20 +108,35 @@ def test_a_full_disk_outside_any_step_is_told_by_the_command_not_as_a_traceback(
 
     home = tmp_path / "home"
     monkeypatch.setenv("CRITMIN_HOME", str(home))
-    failures = iter(
-        [OSError(errno.ENOSPC, "No space left on device"), sqlite3.OperationalError("disk I/O error")]
-    )
 
-    def full(*_args):
-        raise next(failures)
+    def failing(error: BaseException):
+        def command(*_args):
+            raise error
 
-    monkeypatch.setattr(cli, "_command", full)
-    assert cli.main(["run-month", "2025-05"]) == 1
-    said = capsys.readouterr().err
+        return command
+
+    def said_by(error: BaseException) -> str:
+        monkeypatch.setattr(cli, "_command", failing(error))
+        assert cli.main(["run-month", "2025-05"]) == 1
+        return capsys.readouterr().err
+
+    said = said_by(OSError(errno.ENOSPC, "No space left on device"))
     assert said.startswith(f"critmin run-month: the disk holding CRITMIN_HOME ({home}) is full (")
     assert "free space on that disk" in said and "serving.duckdb is only ever replaced whole" in said
-    # SQLite says only "disk I/O error": a full disk when next to nothing is free, else not ours.
+    # The disk of the file the error names, when it names one (a backup's destination).
+    elsewhere = tmp_path / "backups" / "critmin-home" / "raw.csv"
+    said = said_by(OSError(errno.ENOSPC, "No space left on device", str(elsewhere)))
+    assert said.startswith(f"critmin run-month: the disk holding {elsewhere} is full (")
+    # SQLite says only "disk I/O error": a full disk when next to nothing is free there...
+    monkeypatch.setattr(errors, "NEARLY_FULL_BYTES", 2**62)
+    assert "is full (" in said_by(sqlite3.OperationalError("disk I/O error"))
+    # ... and no other error is taken for one, however little is free.
+    for other in (ConnectionRefusedError(errno.ECONNREFUSED, "refused"), FileNotFoundError("gone")):
+        monkeypatch.setattr(cli, "_command", failing(other))
+        with pytest.raises(type(other)):
+            cli.main(["run-month", "2025-05"])
     monkeypatch.setattr(errors, "NEARLY_FULL_BYTES", 0)
+    monkeypatch.setattr(cli, "_command", failing(sqlite3.OperationalError("disk I/O error")))
     with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
         cli.main(["run-month", "2025-05"])
 

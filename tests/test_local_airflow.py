@@ -175,42 +175,23 @@ class Served:
     def descendants(self) -> dict[int, str]:
         """Every process below `critmin airflow` now (pid -> start time): components, executor
         workers, tasks (each task in a process group of its own)."""
-        table = _processes()
-        found, todo = {}, [self.process.pid]
-        while todo:
-            parent = todo.pop()
-            for pid, (ppid, _group, _state, start) in table.items():
-                if ppid == parent and pid not in found:
-                    found[pid] = start
-                    todo.append(pid)
-        return found
+        table = processes.process_table() or {}
+        below = processes.descendants(table, [self.process.pid]) - {self.process.pid}
+        return {pid: table[pid].start for pid in below}
 
     def leftovers(self, seen: dict[int, str]) -> list[str]:
         """Processes still alive among those ``seen``, or started with this home in their
         environment (a process title can hide it: hence both)."""
         needle = f"CRITMIN_HOME={self.home}".encode()
         left = []
-        for pid, (_parent, _group, state, start) in _processes().items():
+        for pid, entry in (processes.process_table() or {}).items():
             proc = Path(f"/proc/{pid}")
             with contextlib.suppress(OSError):  # gone meanwhile
-                if state not in ("Z", "X") and (
-                    seen.get(pid) == start or needle in (proc / "environ").read_bytes().split(b"\0")
+                if entry.running and (
+                    seen.get(pid) == entry.start or needle in (proc / "environ").read_bytes().split(b"\0")
                 ):
                     left.append(f"{pid}: {(proc / 'cmdline').read_bytes()[:120]!r}")
         return left
-
-
-def _processes() -> dict[int, tuple[int, int, str, str]]:
-    """pid -> (parent, process group, state, start time), from /proc."""
-    table = {}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and int(proc.name) != os.getpid():
-            try:
-                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            table[int(proc.name)] = (int(fields[1]), int(fields[2]), fields[0], fields[19])
-    return table
 
 
 def _kill_leftovers(served: Served, seen: dict[int, str]) -> None:
@@ -377,6 +358,7 @@ def test_a_click_waiting_for_the_metadata_lock_leaves_the_server_answering(serve
 
     def click():
         answers["click"] = api.call("PATCH", "/api/v2/dags/customs_monthly", {"is_paused": dag["is_paused"]})
+        answers["clicked"] = time.monotonic()
 
     def look():
         answers["health"] = api.call("GET", "/api/v2/monitor/health")
@@ -401,6 +383,7 @@ def test_a_click_waiting_for_the_metadata_lock_leaves_the_server_answering(serve
         "a page waited for the lock a click waits for: the api-server's event loop was blocked"
     )
     assert answers["click"]["is_paused"] == dag["is_paused"], "the click went through once the lock was free"
+    assert answers["clicked"] > released, "the click waited for the lock (else this test proves nothing)"
 
 
 @pytest.mark.e2e
@@ -544,9 +527,8 @@ def test_ctrl_c_stops_everything_and_frees_the_home(served):
 
     wait_for("a registers task running", a_task_runs, 180, every=0.5)
     seen.update(served.descendants())
-    own_groups = {group for pid, (_, group, _, _) in _processes().items() if pid in seen} - set(
-        groups.values()
-    )
+    table = processes.process_table() or {}
+    own_groups = {entry.group for pid, entry in table.items() if pid in seen} - set(groups.values())
     assert served.stop() == 0, served.text()[-3000:]
     assert "Airflow stopped." in served.text()
     assert [pgid for pgid in {*groups.values(), *own_groups} if processes.group_alive(pgid)] == []

@@ -450,6 +450,12 @@ def test_deferred_docs_are_not_rendered_over_a_full_disk_error(tmp_path, monkeyp
     with gate.deferred_docs(settings), gate.deferred_docs(settings):
         pass
     assert rendered == [settings, settings], "once, at the outer block's end"
+    # Runs that failed on a full disk end the block normally (a failed run is an outcome): the
+    # space left decides.
+    monkeypatch.setattr(gate, "NEARLY_FULL_BYTES", 2**62)
+    with gate.deferred_docs(settings):
+        pass
+    assert rendered == [settings, settings]
 
 
 # --- quiet ------------------------------------------------------------------------------------

@@ -45,7 +45,10 @@ def threaded_action_logging(action_logging: Callable[..., Any]) -> Callable[...,
             return log_action
 
         async def log_action_on_a_thread(request: Request, session: SessionDep, user: GetUserDep) -> None:
-            await request.body()  # received here; the thread's copy of the request finds it read
+            if "application/json" in request.headers.get("content-type", ""):
+                # Received here, on the server's loop: log_action on the thread finds it cached
+                # on the same request object (it reads JSON bodies only).
+                await request.body()
             await anyio.to_thread.run_sync(asyncio.run, log_action(request, session, user))
 
         return log_action_on_a_thread
@@ -61,8 +64,12 @@ def patch_action_logging() -> None:
         decorators.action_logging = threaded_action_logging(decorators.action_logging)
 
 
+# On import, so that uvicorn's workers (``[api] workers`` > 1), which are spawned and import this
+# module again as ``__mp_main__``, are patched too.
+patch_action_logging()
+
+
 def main(argv: list[str] | None = None) -> None:
-    patch_action_logging()
     from airflow.__main__ import main as airflow_main
 
     sys.argv = ["airflow", *(sys.argv[1:] if argv is None else argv)]

@@ -74,13 +74,14 @@ NEARLY_FULL_BYTES = 16 * 2**20
 
 def is_disk_full(error: BaseException, home: Path | None = None) -> bool:
     """Whether ``error`` says the disk is full: Python's ENOSPC, DuckDB's or SQLite's words for it,
-    or (given ``home``) an I/O error while the disk holding ``home`` has next to no space left."""
+    or (given ``home``) an I/O error (EIO, SQLite's "disk I/O error") while the disk holding
+    ``home`` has next to no space left."""
     text = str(error)
     if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or any(
         words in text for words in ("No space left on device", "database or disk is full")
     ):
         return True
-    if home is None or not (isinstance(error, OSError) or "I/O error" in text):
+    if home is None or not (getattr(error, "errno", None) == errno.EIO or "I/O error" in text):
         return False
     try:
         return free_bytes(home) < NEARLY_FULL_BYTES
@@ -96,16 +97,20 @@ def free_bytes(path: Path) -> int:
 
 
 def disk_full_message(error: BaseException, home: Path) -> str:
-    """What a command says when the disk holding ``home`` filled up under it."""
+    """What a command says when a disk filled up under it: the one holding the file the error names
+    (a backup's destination, say), else the one holding ``home``."""
+    named = getattr(error, "filename", None)
+    where = Path(named) if isinstance(named, str) and named else home
     try:
-        free = f"{free_bytes(home) / 2**20:.1f} MiB free"
+        free = f"{free_bytes(where) / 2**20:.1f} MiB free"
     except OSError:
         free = "free space unknown"
+    disk = f"CRITMIN_HOME ({home})" if where == home else str(where)
     return (
-        f"the disk holding CRITMIN_HOME ({home}) is full ({free}): {type(error).__name__}: {error}\n"
-        "  What to do: free space on that disk (or move CRITMIN_HOME to a larger one), then run the "
-        "command again. What users see is unchanged: serving.duckdb is only ever replaced whole, and a "
-        "load left unfinished is put back by the next run (`critmin warehouse status` shows it)."
+        f"the disk holding {disk} is full ({free}): {type(error).__name__}: {error}\n"
+        "  What to do: free space on that disk, then run the command again. What users see is "
+        "unchanged: serving.duckdb is only ever replaced whole, and a load left unfinished is put back "
+        "by the next run (`critmin warehouse status` shows it)."
     )
 
 

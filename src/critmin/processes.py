@@ -89,7 +89,7 @@ def process_table() -> dict[int, Proc] | None:
     for entry in proc.iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
-                stat = (entry / "stat").read_text()
+                stat = (entry / "stat").read_text(errors="replace")  # a name cut mid-character
             except OSError:
                 continue  # gone meanwhile
             fields = stat[stat.rindex(")") + 2 :].split()

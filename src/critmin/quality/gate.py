@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from critmin.errors import QualityGateError, is_disk_full, printable
+from critmin.errors import NEARLY_FULL_BYTES, QualityGateError, free_bytes, is_disk_full, printable
 from critmin.quality.quarantine import quarantine_file
 from critmin.quality.results import as_dicts
 
@@ -113,14 +113,27 @@ def deferred_docs(settings: Settings) -> Iterator[None]:
         yield
     except BaseException as error:
         _docs_deferred -= 1
-        # On a full disk the render would fail too, burying the runs' error under its own; the
-        # next run renders every validation.
-        if not _docs_deferred and not is_disk_full(error, settings.paths.home):
+        if not _docs_deferred and not is_disk_full(error, settings.paths.home) and _room_for_docs(settings):
             publish_docs(settings)
         raise
     _docs_deferred -= 1
-    if not _docs_deferred:
+    if not _docs_deferred and _room_for_docs(settings):
         publish_docs(settings)
+
+
+def _room_for_docs(settings: Settings) -> bool:
+    """Whether the disk has room to render Data Docs. On a full one the render would fail too and
+    bury the runs' own error under its own; the pages stay pending for the next run's render."""
+    try:
+        free = free_bytes(settings.paths.home)
+    except OSError:
+        return True
+    if free >= NEARLY_FULL_BYTES:
+        return True
+    log.warning(
+        "Data Docs not rendered: %.1f MiB free on the disk holding %s", free / 2**20, settings.paths.home
+    )
+    return False
 
 
 def critical(results: Iterable[CheckResult]) -> list[CheckResult]:
