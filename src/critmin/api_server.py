@@ -12,8 +12,8 @@ later and every request of that minute hangs. ``tests/test_ui_session.py`` caugh
 
 Here Airflow's own ``log_action`` runs unchanged on a worker thread (the request body read first,
 on the loop, where it arrives), so the loop keeps serving while the audit row waits for the lock.
-Only ``critmin airflow`` on SQLite starts the api-server through this module; the production shape
-(PostgreSQL, ``docker compose``) runs ``airflow api-server`` itself.
+Only ``critmin airflow`` starts the api-server through this module, whatever its metadata database;
+the production shape (``docker compose``) runs ``airflow api-server`` itself.
 
 Usage, as ``airflow``'s command line: ``python -m critmin.api_server api-server --port 8080``.
 """

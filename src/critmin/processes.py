@@ -32,10 +32,13 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
+def _start(fields: list[str] | None) -> str | None:
+    return fields[19] if fields and len(fields) > 19 else None
+
+
 def process_started(pid: int) -> str | None:
     """The process's start time (Linux), to tell it from a later process given the same pid."""
-    fields = _stat(pid)
-    return fields[19] if fields and len(fields) > 19 else None
+    return _start(_stat(pid))
 
 
 def process_alive(pid: int, started: str | None = None) -> bool:
@@ -50,7 +53,7 @@ def process_alive(pid: int, started: str | None = None) -> bool:
     fields = _stat(pid)
     if fields and fields[0] in ENDED:
         return False
-    return started is None or (fields[19] if fields and len(fields) > 19 else None) in (None, started)
+    return started is None or _start(fields) in (None, started)
 
 
 def group_alive(pgid: int) -> bool:
@@ -88,11 +91,9 @@ def process_table() -> dict[int, Proc] | None:
     table = {}
     for entry in proc.iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                stat = (entry / "stat").read_text(errors="replace")  # a name cut mid-character
-            except OSError:
+            fields = _stat(int(entry.name))
+            if fields is None:
                 continue  # gone meanwhile
-            fields = stat[stat.rindex(")") + 2 :].split()
             table[int(entry.name)] = Proc(int(fields[1]), int(fields[2]), fields[0], fields[19])
     return table
 
