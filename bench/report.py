@@ -21,10 +21,7 @@ DOC = REPO / "docs" / "benchmarks.md"
 
 #: The DAG's tasks in run order, and what each one spends its time on.
 STEPS: dict[str, str] = {
-    "wait_for_files": (
-        "wait_for_files (a manual run never waits: the first task of a process starts Airflow's "
-        "in-process execution API)"
-    ),
+    "wait_for_files": "wait_for_files (a manual run never waits)",
     "land": "land (raw zone, reader check, GX landing docs)",
     "gate_raw": "gate_raw (GX on the raw rows)",
     "load": "load (reader, DuckDB insert)",
@@ -34,7 +31,8 @@ STEPS: dict[str, str] = {
     "brief": "brief (Markdown, HTML, chart)",
 }
 #: What a run spends outside its tasks: Python and Airflow imports, the metadata database, the DAG
-#: parse and dag.test()'s bookkeeping before the first task, between tasks and after the last.
+#: parse, the in-process execution API (critmin.execution_api) and dag.test()'s bookkeeping before
+#: the first task, between tasks and after the last.
 OVERHEAD = "overhead"
 OVERHEAD_LABEL = "Airflow start and process overhead"
 

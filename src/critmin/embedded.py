@@ -34,6 +34,7 @@ from critmin.airflow_home import (
     init_metadata,
     not_served_by_local_airflow,
 )
+from critmin.execution_api import prime as prime_execution_api
 from critmin.months import Month
 from critmin.run_output import captured, error_from_log
 
@@ -120,6 +121,7 @@ def _start(settings: Settings, dag_id: str, report: Callable[[str], None]):
     init_metadata()
     _enable_critmin_loggers()
     with captured(settings.paths.logs / dag_id / "dagbag.log"):
+        prime_execution_api()
         return load_dag(dag_id)
 
 
