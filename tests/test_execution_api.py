@@ -25,7 +25,7 @@ def airflows_bundle():
     assert versions.bundle is full, "Airflow's servers keep every version"
 
 
-def test_the_in_process_app_answers_this_task_sdks_version_and_no_older_ones(airflows_bundle):
+def test_the_in_process_app_answers_this_task_sdks_version_but_not_airflows_oldest(airflows_bundle):
     from airflow.sdk.api.datamodels._generated import API_VERSION
 
     api = in_process_api()
