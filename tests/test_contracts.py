@@ -3,7 +3,6 @@ renamed or removed, a changed type) fails the build instead of reaching ``servin
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -28,17 +27,19 @@ INCREMENTAL_SCHEMA_CHANGES = {"append_new_columns", "fail"}
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Every model, seed and snapshot of a copy of the dbt project, built into a fresh warehouse
-    whose raw tables are empty (no data tests: this is about shapes); the settings and dbt's
-    manifest of that build."""
+    whose raw tables are empty (no data tests: this is about shapes); the settings and the nodes
+    that build compiled."""
     folder = tmp_path_factory.mktemp("contracts")
     project = folder / "dbt_project"
     shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
     settings = Settings.for_home(folder / "home", dbt_project_dir=project)
     with writing(settings.paths.warehouse_db):  # creates the raw and audit tables, empty
         pass
-    transform.run_dbt(settings, ["build", "--exclude-resource-type", "test", "unit_test"])
-    manifest = json.loads((settings.paths.dbt_state / "target" / "manifest.json").read_text(encoding="utf-8"))
-    return settings, manifest
+    results = transform.run_dbt(settings, ["build", "--exclude-resource-type", "test", "unit_test"])
+    # The nodes as dbt built them (compiled), as manifest.json would list them: a pipeline build
+    # writes no JSON artifacts.
+    nodes = {result.node.unique_id: result.node.to_dict() for result in results.results}
+    return settings, {"nodes": nodes}
 
 
 def _marts(manifest: dict) -> dict[str, dict]:
