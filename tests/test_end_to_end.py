@@ -60,7 +60,7 @@ def demo(bi_poller):
         capture_output=True,
         text=True,
         env=env,
-        timeout=1800,  # 3½ to 8½ minutes alone, twice that beside the other worker on a slow host
+        timeout=1800,  # 3½ to 8½ minutes alone; 15 on a machine loaded by another test run
     )
     bi_poller.stop()
     return paths, result

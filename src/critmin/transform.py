@@ -76,9 +76,9 @@ _MANIFESTS: dict[tuple[str, str, str], Any] = {}
 #: The commands that run against a parsed project (``parse`` and ``docs`` parse for themselves).
 _REUSES_MANIFEST = {"build", "run", "test", "seed", "snapshot", "compile"}
 #: These commands write no manifest.json or run_results.json into target/: nothing reads them (the
-#: results come back from the invocation, and ``docs generate`` writes its own manifest), and
-#: serialising the whole manifest to JSON was half of dbt's own time in a month's build (0.1 to
-#: 0.3 s per invocation, several per run).
+#: results come back from the invocation, and ``docs generate`` writes its own manifest).
+#: Serialising the whole manifest was half of dbt's main-thread samples in a profile of the demo;
+#: a tables build takes 0.06 to 0.25 s less CPU without it (docs/scaling.md).
 NO_JSON_ARTIFACTS = ("--no-write-json",)
 #: Where a home keeps the parse its runs use (``$CRITMIN_HOME/dbt/parsed/``), for the next process.
 #: dbt's own partial parsing does not serve a home that was copied, restored or is new: it reparses
