@@ -12,6 +12,7 @@ import pytest
 from conftest import REPO, land_sample_month, run_customs_steps
 
 from critmin import transform
+from critmin.errors import PipelineError
 from critmin.months import Month
 from critmin.settings import Settings
 from critmin.sources.gacc.load import load_month
@@ -230,3 +231,55 @@ def test_a_damaged_kept_parse_is_parsed_again_and_replaced(built, tmp_path, monk
     with caplog.at_level(logging.INFO, logger="critmin.transform"):
         transform.run_dbt(settings, ["build", "--select", "data_quality_results"])
     assert _parses(caplog) == [f"dbt project parse: the one kept in {kept.parent}"]
+
+
+def _views(settings: Settings) -> set[str]:
+    with duckdb.connect(str(settings.paths.warehouse_db), read_only=True) as con:
+        rows = con.execute("select schema_name, view_name from duckdb_views() where not internal").fetchall()
+    return {f"{schema}.{name}" for schema, name in rows}
+
+
+def test_a_partial_build_leaves_the_views_as_built_and_still_runs_their_tests(built, tmp_path):
+    """A view is its SQL, unchanged since the whole build: a run's build does not recreate it, but
+    the data tests on it check the data the run loaded, and a failing one fails the build."""
+    home = tmp_path / "home"
+    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
+    settings = Settings.for_home(home)
+    views = _views(settings)
+    assert "staging.stg_gacc__export_rows" in views
+
+    results = transform.build(settings, transform.CUSTOMS, [Month.parse("2025-09")], transform.AFTER_THE_GATE)
+
+    ran = {r.node.unique_id: r.node for r in results.results}
+    assert ran, "the build ran nothing"
+    assert not [uid for uid, node in ran.items() if getattr(node.config, "materialized", None) == "view"]
+    assert "model.critmin.fct_magnet_exports_monthly" in ran
+    view_tests = [uid for uid in ran if uid.startswith("test.critmin.not_null_stg_gacc__export_rows_")]
+    assert len(view_tests) >= 2, sorted(ran)
+    assert _views(settings) == views
+
+    with duckdb.connect(str(settings.paths.warehouse_db)) as con:
+        con.execute("update raw.gacc_export_rows set hs8_code = null where data_month = date '2025-09-01'")
+    with pytest.raises(PipelineError, match="not_null_stg_gacc__export_rows_hs8_code"):
+        transform.build(settings, transform.CUSTOMS, [Month.parse("2025-09")], transform.AFTER_THE_GATE)
+
+
+def _dbt_log(settings: Settings) -> str:
+    return (settings.paths.dbt_state / "logs" / "dbt.log").read_text(encoding="utf-8", errors="replace")
+
+
+def test_dbts_log_file_is_at_info_unless_asked_for_debug(built, tmp_path, monkeypatch):
+    """At debug, dbt's file log records every SQL statement, and writing it cost a build CPU."""
+    home = tmp_path / "home"
+    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal", "logs"))
+    settings = Settings.for_home(home)
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+
+    transform.run_dbt(settings, ["build", "--select", "data_quality_results"])
+
+    logged = _dbt_log(settings)
+    assert "PASS" in logged or "OK created" in logged, logged[-2000:]
+    assert "[debug]" not in logged
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    transform.run_dbt(settings, ["build", "--select", "data_quality_results"])
+    assert "[debug]" in _dbt_log(settings)[len(logged) :]

@@ -80,6 +80,17 @@ _REUSES_MANIFEST = {"build", "run", "test", "seed", "snapshot", "compile"}
 #: Serialising the whole manifest was half of dbt's main-thread samples in a profile of the demo;
 #: a tables build takes 0.06 to 0.25 s less CPU without it (docs/scaling.md).
 NO_JSON_ARTIFACTS = ("--no-write-json",)
+#: dbt's own log file (``$CRITMIN_HOME/dbt/logs/dbt.log``) gets what the task log gets, at info:
+#: at debug (dbt's default) it also records every SQL statement and adapter call, and formatting
+#: and writing those events took 10 to 20% of a month's build's CPU (docs/scaling.md). Set
+#: DBT_LOG_LEVEL_FILE=debug for a run whose SQL you need to see.
+FILE_LOG_LEVEL = "info"
+#: A run's partial build leaves the views as they are: a view is its SQL, unchanged since the whole
+#: build (the project's fingerprint says so; a restore makes the next build whole), and each one
+#: costs dbt as much as a model that moves data. Their data tests still run: with indirect
+#: selection "empty", excluding a view does not exclude the tests the ``+`` selected below it.
+VIEWS_AS_BUILT = "config.materialized:view"
+PARTIAL_BUILD_SELECTION = ("--indirect-selection", "empty")
 #: Where a home keeps the parse its runs use (``$CRITMIN_HOME/dbt/parsed/``), for the next process.
 #: dbt's own partial parsing does not serve a home that was copied, restored or is new: it reparses
 #: the whole project (about 3 s) whenever the profile changed, and the warehouse's path is in it.
@@ -178,6 +189,8 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> Any:
         "--log-path",
         str(state / "logs"),
     ]
+    if not os.environ.get("DBT_LOG_LEVEL_FILE"):
+        common += ["--log-level-file", FILE_LOG_LEVEL]
     command = [*args, *common]
     if args and args[0] in _REUSES_MANIFEST:
         command += NO_JSON_ARTIFACTS
@@ -237,11 +250,12 @@ def project_fingerprint(project_dir: Path) -> str:
 
 def build(
     settings: Settings, changed: Sequence[str] = (), months: Sequence[Month] = (), exclude: Sequence[str] = ()
-) -> None:
+) -> Any:
     """Rebuild the models (with their data tests) downstream of the ``changed`` dbt sources, for
     the data ``months`` a customs load changed, but the ``exclude``d ones (a model the run builds
     later); or every model, for every month, when the warehouse is not known to be current (or
-    nothing is named)."""
+    nothing is named). A partial build leaves the views as built (``VIEWS_AS_BUILT``) and runs
+    their data tests. Returns dbt's results."""
     db = settings.paths.warehouse_db
     fingerprint = project_fingerprint(settings.dbt_project_dir)
     recorded = whole_build_fingerprint(db)
@@ -252,12 +266,20 @@ def build(
             ", ".join(changed),
             f" for the data months {', '.join(m[:7] for m in marked)}" if marked else "",
         )
-        excluded = ["--exclude", *exclude] if exclude else []
-        run_dbt(
-            settings, [*PIPELINE_BUILD_ARGS, "--select", *(f"source:{name}+" for name in changed), *excluded]
+        results = run_dbt(
+            settings,
+            [
+                *PIPELINE_BUILD_ARGS,
+                "--select",
+                *(f"source:{name}+" for name in changed),
+                "--exclude",
+                VIEWS_AS_BUILT,
+                *exclude,
+                *PARTIAL_BUILD_SELECTION,
+            ],
         )
         clear_months_to_build(db)
-        return
+        return results
     if changed:
         log.info(
             "building every model: %s",
@@ -268,6 +290,7 @@ def build(
     marked = mark_months_to_build(db, None)
     span = f"{marked[0][:7]} to {marked[-1][:7]}" if marked else "none loaded yet"
     log.info("full refresh: every model, every data month (%s)", span)
-    run_dbt(settings, [*PIPELINE_BUILD_ARGS, "--full-refresh"])
+    results = run_dbt(settings, [*PIPELINE_BUILD_ARGS, "--full-refresh"])
     record_whole_build(db, fingerprint)
     clear_months_to_build(db)
+    return results
