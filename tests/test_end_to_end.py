@@ -214,6 +214,8 @@ def test_a_bi_client_polling_during_the_demo_saw_every_publish_whole_and_no_erro
     order = [position[state] for state in seen]
     assert order == sorted(order), "a query saw an older state after a newer one"
     assert sorted(set(order)) == list(range(len(expected))), "some publish was never seen"
+    during = [line for line in lines if line.get("publishing") and "state" in line]
+    assert len(during) >= len(expected), "the poller did not query while the publishes were under way"
     assert expected[-1][0].split(",") == sample_months()
 
 
