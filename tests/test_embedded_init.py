@@ -42,6 +42,24 @@ def test_migrations_are_checked_once_per_database_and_airflow_version(initdb_cal
     assert len(calls) == 3
 
 
+def test_a_copied_home_keeps_its_checked_database(initdb_calls, monkeypatch, tmp_path):
+    """A home copied, restored or moved carries its database and the record that it is current."""
+    import shutil
+
+    home, calls = initdb_calls
+    airflow_home.init_metadata()
+    moved = tmp_path / "moved" / "airflow"
+    shutil.copytree(home, moved)
+    monkeypatch.setenv("AIRFLOW_HOME", str(moved))
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{moved / 'airflow.db'}")
+    airflow_home.init_metadata()
+    assert calls == ["initdb"], "the copied database was checked again"
+
+    (moved / "airflow.db").unlink()  # the copy without its database: created again
+    airflow_home.init_metadata()
+    assert calls == ["initdb", "initdb"]
+
+
 def test_output_outside_a_month_survives_a_closed_capture_stream(monkeypatch, tmp_path):
     """A test runner (pytest's capsys) swaps sys.stdout for a capture, then restores the stand-in
     and closes the capture: what the stand-in writes next goes to the process's own stdout, not to
