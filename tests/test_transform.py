@@ -129,6 +129,27 @@ def test_a_restore_or_a_changed_project_makes_the_next_build_whole(built, tmp_pa
     assert whole_build_fingerprint(db) == transform.project_fingerprint(project)
 
 
+def test_a_whole_build_that_fails_leaves_the_next_build_whole(built, tmp_path):
+    """A failed whole build may leave some relations of the new project: no earlier whole build
+    vouches for the warehouse any more, even once the project is put back."""
+    home = tmp_path / "home"
+    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
+    settings = Settings.for_home(home)
+    db = settings.paths.warehouse_db
+    project = tmp_path / "dbt_project"
+    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / "models" / "marts" / "trade" / "fct_magnet_exports_monthly.sql"
+    model.write_text("select * from a_relation_that_does_not_exist\n", encoding="utf-8")
+
+    with pytest.raises(PipelineError, match="fct_magnet_exports_monthly"):
+        transform.build(Settings.for_home(home, dbt_project_dir=project), transform.CUSTOMS)
+
+    assert whole_build_fingerprint(db) is None
+    with _Messages().attached() as log:
+        transform.build(settings, transform.CUSTOMS)  # the project as it was
+        assert log.builds() == [WHOLE]
+
+
 def test_the_fingerprint_follows_the_project_files_and_ignores_dbt_output(tmp_path):
     project = tmp_path / "dbt_project"
     shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
@@ -256,7 +277,9 @@ def test_a_partial_build_leaves_the_views_as_built_and_still_runs_their_tests(bu
     assert "model.critmin.fct_magnet_exports_monthly" in ran
     view_tests = [uid for uid in ran if uid.startswith("test.critmin.not_null_stg_gacc__export_rows_")]
     assert len(view_tests) >= 2, sorted(ran)
-    assert _views(settings) == views
+    assert _views(settings) == views, "a view was dropped"
+    after_the_gate = [f"model.critmin.{name}" for name in transform.AFTER_THE_GATE]
+    assert not [uid for uid, node in ran.items() if set(after_the_gate) & set(node.depends_on.nodes)]
 
     with duckdb.connect(str(settings.paths.warehouse_db)) as con:
         con.execute("update raw.gacc_export_rows set hs8_code = null where data_month = date '2025-09-01'")

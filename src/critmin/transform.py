@@ -30,6 +30,7 @@ from critmin.warehouse import (
     clear_months_to_build,
     mark_months_to_build,
     record_whole_build,
+    start_whole_build,
     whole_build_fingerprint,
 )
 
@@ -45,7 +46,9 @@ log = logging.getLogger(__name__)
 #: The pipeline builds models, seeds and data tests; dbt unit tests check the SQL and run in `make test`.
 PIPELINE_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
 #: The dbt sources each DAG's load changes (``audit``: the data-quality results of its gates).
-#: Built after a run's mart gate has recorded its results, not in the run's transform.
+#: Built after a run's mart gate has recorded its results, not in the run's transform. A data test
+#: on it would still run in the transform, on the last run's table (partial builds select with
+#: indirect selection "empty"); tests/test_transform.py checks that none does.
 AFTER_THE_GATE = ("data_quality_results",)
 CUSTOMS = ("gacc", "audit")
 TABLES = ("gacc_tables", "audit")
@@ -82,12 +85,13 @@ _REUSES_MANIFEST = {"build", "run", "test", "seed", "snapshot", "compile"}
 NO_JSON_ARTIFACTS = ("--no-write-json",)
 #: dbt's own log file (``$CRITMIN_HOME/dbt/logs/dbt.log``) gets what the task log gets, at info:
 #: at debug (dbt's default) it also records every SQL statement and adapter call, and formatting
-#: and writing those events took 10 to 20% of a month's build's CPU (docs/scaling.md). Set
+#: and writing those events took about a tenth of a month's build's CPU (docs/scaling.md). Set
 #: DBT_LOG_LEVEL_FILE=debug for a run whose SQL you need to see.
 FILE_LOG_LEVEL = "info"
 #: A run's partial build leaves the views as they are: a view is its SQL, unchanged since the whole
-#: build (the project's fingerprint says so; a restore makes the next build whole), and each one
-#: costs dbt as much as a model that moves data. Their data tests still run: with indirect
+#: build (the project's fingerprint says so; a restore makes the next build whole, and a whole
+#: build vouches for every relation only once it succeeded), and each one costs dbt a node's
+#: overhead (its compilation, events and statements). Their data tests still run: with indirect
 #: selection "empty", excluding a view does not exclude the tests the ``+`` selected below it.
 VIEWS_AS_BUILT = "config.materialized:view"
 PARTIAL_BUILD_SELECTION = ("--indirect-selection", "empty")
@@ -235,11 +239,12 @@ def _close_database() -> None:
 
 
 def project_fingerprint(project_dir: Path) -> str:
-    """A digest of every file of the dbt project (models, seeds, macros, settings) and of dbt's
-    version: what the models are built by."""
+    """A digest of every file of the dbt project (models, seeds, macros, settings) and of the
+    versions of dbt and dbt-duckdb (whose macros create the relations): what the models are built by."""
+    from dbt.adapters.duckdb.__version__ import version as adapter_version
     from dbt.version import __version__ as dbt_version
 
-    digest = hashlib.sha256(f"dbt {dbt_version}\n".encode())
+    digest = hashlib.sha256(f"dbt {dbt_version}\ndbt-duckdb {adapter_version}\n".encode())
     for path in sorted(project_dir.rglob("*")):
         relative = path.relative_to(project_dir)
         if path.is_file() and not _NOT_PROJECT.intersection(relative.parts):
@@ -285,11 +290,13 @@ def build(
             "building every model: %s",
             "the dbt project changed since the last whole build"
             if recorded
-            else "no whole build since the warehouse was created or a failed run's load was put back",
+            else "no whole build since the warehouse was created, a failed run's load was put back "
+            "or a whole build failed",
         )
     marked = mark_months_to_build(db, None)
     span = f"{marked[0][:7]} to {marked[-1][:7]}" if marked else "none loaded yet"
     log.info("full refresh: every model, every data month (%s)", span)
+    start_whole_build(db)
     results = run_dbt(settings, [*PIPELINE_BUILD_ARGS, "--full-refresh"])
     record_whole_build(db, fingerprint)
     clear_months_to_build(db)

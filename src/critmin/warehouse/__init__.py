@@ -26,6 +26,7 @@ from critmin.warehouse.builds import (
     clear_months_to_build,
     mark_months_to_build,
     record_whole_build,
+    start_whole_build,
     whole_build_fingerprint,
 )
 from critmin.warehouse.connection import (
@@ -79,6 +80,7 @@ __all__ = [
     "put_back",
     "query_frame",
     "record_whole_build",
+    "start_whole_build",
     "replace_registers",
     "transaction",
     "whole_build_fingerprint",

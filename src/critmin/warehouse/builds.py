@@ -47,6 +47,13 @@ def record_whole_build(path: Path, fingerprint: str) -> None:
         connection.execute(f"insert into {WHOLE_BUILDS} values (?, ?)", [fingerprint, datetime.now(UTC)])
 
 
+def start_whole_build(path: Path) -> None:
+    """A whole build begins: until it succeeds, no earlier one vouches for every model (a build
+    that fails half way may leave some relations of the new project and some of the old)."""
+    with writing(path) as connection:
+        forget_whole_build(connection)
+
+
 def forget_whole_build(connection: duckdb.DuckDBPyConnection) -> None:
     """Inside a restore's transaction: the models no longer match the raw tables."""
     connection.execute(f"delete from {WHOLE_BUILDS}")
