@@ -214,8 +214,15 @@ def test_a_bi_client_polling_during_the_demo_saw_every_publish_whole_and_no_erro
     order = [position[state] for state in seen]
     assert order == sorted(order), "a query saw an older state after a newer one"
     assert sorted(set(order)) == list(range(len(expected))), "some publish was never seen"
-    during = [line for line in lines if line.get("publishing") and "state" in line]
-    assert len(during) >= len(expected), "the poller did not query while the publishes were under way"
+    # Where a reader could meet a publish: the last query before each new state ran while the
+    # next file was staged (one change in ten may slip between two looks on a loaded machine).
+    states = [line for line in lines if "state" in line]
+    before_a_change = [
+        line for line, after in zip(states, states[1:], strict=False) if after["state"] != line["state"]
+    ]
+    assert len(before_a_change) == len(expected) - 1
+    unstaged = [line for line in before_a_change if line.get("publish") != "staged"]
+    assert len(unstaged) <= len(before_a_change) // 10, f"no query while the file was staged: {unstaged}"
     assert expected[-1][0].split(",") == sample_months()
 
 
