@@ -3,6 +3,10 @@ version, not at every run's start (seconds of each `make run-month`)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 from critmin import airflow_home, run_output
@@ -20,7 +24,7 @@ def initdb_calls(tmp_path, monkeypatch):
 
     def fake_initdb() -> None:  # what the real one leaves behind: the database file
         calls.append("initdb")
-        (home / "airflow.db").write_bytes(b"")
+        (Path(os.environ["AIRFLOW_HOME"]) / "airflow.db").write_bytes(b"")
 
     monkeypatch.setattr(db, "initdb", fake_initdb)
     monkeypatch.setattr(Pool, "create_or_update_pool", staticmethod(lambda *args, **kwargs: None))
@@ -44,8 +48,6 @@ def test_migrations_are_checked_once_per_database_and_airflow_version(initdb_cal
 
 def test_a_copied_home_keeps_its_checked_database(initdb_calls, monkeypatch, tmp_path):
     """A home copied, restored or moved carries its database and the record that it is current."""
-    import shutil
-
     home, calls = initdb_calls
     airflow_home.init_metadata()
     moved = tmp_path / "moved" / "airflow"
@@ -58,6 +60,7 @@ def test_a_copied_home_keeps_its_checked_database(initdb_calls, monkeypatch, tmp
     (moved / "airflow.db").unlink()  # the copy without its database: created again
     airflow_home.init_metadata()
     assert calls == ["initdb", "initdb"]
+    assert (moved / "airflow.db").exists()
 
 
 def test_output_outside_a_month_survives_a_closed_capture_stream(monkeypatch, tmp_path):
