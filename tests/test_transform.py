@@ -91,6 +91,13 @@ def built(tmp_path_factory):
     return settings, builds, _marts(settings)
 
 
+def _copy_of(built, tmp_path, *leave_out: str) -> Settings:
+    """A copy of the built home (without DuckDB's WAL files, nor ``leave_out``) for one test."""
+    home = tmp_path / "home"
+    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal", *leave_out))
+    return Settings.for_home(home)
+
+
 def test_runs_in_any_order_rebuild_only_what_changed_and_match_a_whole_build(built, tmp_path):
     settings, builds, partly_built = built
     assert builds == [WHOLE, PART, PART, PART, PART]
@@ -104,9 +111,7 @@ def test_runs_in_any_order_rebuild_only_what_changed_and_match_a_whole_build(bui
 
 
 def test_a_restore_or_a_changed_project_makes_the_next_build_whole(built, tmp_path):
-    home = tmp_path / "home"
-    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
-    settings = Settings.for_home(home)
+    settings = _copy_of(built, tmp_path)
     db = settings.paths.warehouse_db
     assert whole_build_fingerprint(db) == transform.project_fingerprint(settings.dbt_project_dir)
 
@@ -124,7 +129,7 @@ def test_a_restore_or_a_changed_project_makes_the_next_build_whole(built, tmp_pa
         shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
         model = project / "models" / "marts" / "trade" / "fct_magnet_exports_monthly.sql"
         model.write_text(model.read_text(encoding="utf-8") + "\n-- a changed model\n", encoding="utf-8")
-        transform.build(Settings.for_home(home, dbt_project_dir=project), transform.CUSTOMS)
+        transform.build(Settings.for_home(settings.paths.home, dbt_project_dir=project), transform.CUSTOMS)
         assert log.builds() == [WHOLE]
     assert whole_build_fingerprint(db) == transform.project_fingerprint(project)
 
@@ -132,9 +137,7 @@ def test_a_restore_or_a_changed_project_makes_the_next_build_whole(built, tmp_pa
 def test_a_whole_build_that_fails_leaves_the_next_build_whole(built, tmp_path):
     """A failed whole build may leave some relations of the new project: no earlier whole build
     vouches for the warehouse any more, even once the project is put back."""
-    home = tmp_path / "home"
-    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
-    settings = Settings.for_home(home)
+    settings = _copy_of(built, tmp_path)
     db = settings.paths.warehouse_db
     project = tmp_path / "dbt_project"
     shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
@@ -142,7 +145,7 @@ def test_a_whole_build_that_fails_leaves_the_next_build_whole(built, tmp_path):
     model.write_text("select * from a_relation_that_does_not_exist\n", encoding="utf-8")
 
     with pytest.raises(PipelineError, match="fct_magnet_exports_monthly"):
-        transform.build(Settings.for_home(home, dbt_project_dir=project), transform.CUSTOMS)
+        transform.build(Settings.for_home(settings.paths.home, dbt_project_dir=project), transform.CUSTOMS)
 
     assert whole_build_fingerprint(db) is None
     with _Messages().attached() as log:
@@ -170,9 +173,7 @@ def test_dbt_lets_go_of_the_warehouse_file_when_its_invocation_ends(built, tmp_p
     import subprocess
     import sys
 
-    home = tmp_path / "home"
-    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
-    settings = Settings.for_home(home)
+    settings = _copy_of(built, tmp_path)
 
     transform.run_dbt(settings, ["build", "--select", "data_quality_results"])
 
@@ -193,9 +194,7 @@ def test_dbt_lets_go_of_the_warehouse_file_when_its_invocation_ends(built, tmp_p
 def test_a_pipeline_build_writes_no_json_artifacts_into_target(built, tmp_path):
     """Nothing reads target/manifest.json or run_results.json after a build (the results come back
     from the invocation), and serialising the manifest cost every build CPU."""
-    home = tmp_path / "home"
-    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
-    settings = Settings.for_home(home)
+    settings = _copy_of(built, tmp_path)
     target = settings.paths.dbt_state / "target"
     for artifact in ("manifest.json", "run_results.json"):
         (target / artifact).unlink(missing_ok=True)
@@ -214,10 +213,8 @@ def _parses(caplog) -> list[str]:
 def test_a_copied_home_runs_dbt_on_the_parse_it_kept_not_a_new_one(built, tmp_path, monkeypatch, caplog):
     """dbt reparses the whole project in a home at a new path (the warehouse's path is in its
     profile); the parse the home kept serves the next process there instead."""
-    home = tmp_path / "home"
-    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
-    settings = Settings.for_home(home)
-    (kept,) = (home / "dbt" / transform.PARSED_FOLDER).glob("*.msgpack")
+    settings = _copy_of(built, tmp_path)
+    (kept,) = (settings.paths.home / "dbt" / transform.PARSED_FOLDER).glob("*.msgpack")
     monkeypatch.setattr(transform, "_MANIFESTS", {})  # as in a new process
     parsed, parse = [], transform._parse
     monkeypatch.setattr(transform, "_parse", lambda *args: parsed.append(args) or parse(*args))
@@ -235,10 +232,8 @@ def test_a_copied_home_runs_dbt_on_the_parse_it_kept_not_a_new_one(built, tmp_pa
 
 
 def test_a_damaged_kept_parse_is_parsed_again_and_replaced(built, tmp_path, monkeypatch, caplog):
-    home = tmp_path / "home"
-    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
-    settings = Settings.for_home(home)
-    (kept,) = (home / "dbt" / transform.PARSED_FOLDER).glob("*.msgpack")
+    settings = _copy_of(built, tmp_path)
+    (kept,) = (settings.paths.home / "dbt" / transform.PARSED_FOLDER).glob("*.msgpack")
     kept.write_bytes(kept.read_bytes()[:5000])  # cut short, as by a full disk
     monkeypatch.setattr(transform, "_MANIFESTS", {})
 
@@ -263,9 +258,7 @@ def _views(settings: Settings) -> set[str]:
 def test_a_partial_build_leaves_the_views_as_built_and_still_runs_their_tests(built, tmp_path):
     """A view is its SQL, unchanged since the whole build: a run's build does not recreate it, but
     the data tests on it check the data the run loaded, and a failing one fails the build."""
-    home = tmp_path / "home"
-    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
-    settings = Settings.for_home(home)
+    settings = _copy_of(built, tmp_path)
     views = _views(settings)
     assert "staging.stg_gacc__export_rows" in views
 
@@ -293,9 +286,7 @@ def _dbt_log(settings: Settings) -> str:
 
 def test_dbts_log_file_is_at_info_unless_asked_for_debug(built, tmp_path, monkeypatch):
     """At debug, dbt's file log records every SQL statement, and writing it cost a build CPU."""
-    home = tmp_path / "home"
-    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal", "logs"))
-    settings = Settings.for_home(home)
+    settings = _copy_of(built, tmp_path, "logs")
     monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
 
     transform.run_dbt(settings, ["build", "--select", "data_quality_results"])

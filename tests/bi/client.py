@@ -186,12 +186,13 @@ def poll(uri: str, connect_args: dict, out: Path, stop_file: Path) -> None:
             if identity != seen:
                 seen, swapped_until = identity, now + AFTER_A_SWAP
             staging = any(database.parent.glob(staged))
-            if not (staging or now < swapped_until or now - queried >= IDLE_QUERY_INTERVAL):
+            publishing = staging or now < swapped_until
+            if not (publishing or now - queried >= IDLE_QUERY_INTERVAL):
                 time.sleep(LOOK_INTERVAL)
                 continue
             queried = now
             line: dict[str, object] = {"t": round(now - started, 3)}
-            if staging or now < swapped_until:
+            if publishing:
                 line["publish"] = "staged" if staging else "just swapped"
             if identity is None:
                 line["absent"] = True
