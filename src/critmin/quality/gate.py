@@ -43,10 +43,11 @@ def run_suite(
     run_name: str,
     index_columns: Sequence[str],
 ) -> list[CheckResult]:
-    """Validate ``frame`` with ``expectations/<dataset>.json``; the run goes into the Data Docs."""
-    from critmin.quality.validation import validate
+    """Validate ``frame`` with ``expectations/<dataset>.json``, in SQL (``sql_validation``); the
+    run goes into the Data Docs."""
+    from critmin.quality.sql_validation import validate_frame
 
-    return validate(
+    return validate_frame(
         frame,
         settings.expectations_dir / f"{dataset}.json",
         dataset=dataset,

@@ -54,8 +54,9 @@ class SqlMetrics:
         column = kwargs["column"]
         quoted = _quoted(column)
         prefix = expectation.map_metric
-        if kind == "expect_column_values_to_not_be_null":
-            self._unexpected(metrics, prefix, f"{domain} and {quoted} is null", [column], {})
+        if kind in ("expect_column_values_to_not_be_null", "expect_column_values_to_be_null"):
+            unexpected = "is null" if kind == "expect_column_values_to_not_be_null" else "is not null"
+            self._unexpected(metrics, prefix, f"{domain} and {quoted} {unexpected}", [column], {})
             return metrics
         metrics["column_values.nonnull.unexpected_count"] = self._scalar(f"{count} and {quoted} is null")
         condition, parameters = _unexpected_sql(kind, quoted, kwargs, self.table, domain)

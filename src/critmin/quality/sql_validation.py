@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import duckdb
+    import pandas
 
     from critmin.quality.results import CheckResult
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 SQL_EXPECTATIONS = frozenset(
     {
         "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
         "expect_column_values_to_match_regex",
         "expect_column_values_to_not_match_regex",
         "expect_column_values_to_be_between",
@@ -50,6 +52,21 @@ SQL_EXPECTATIONS = frozenset(
         "expect_table_row_count_to_be_between",
     }
 )
+
+
+def validate_frame(frame: pandas.DataFrame, suite_path: Path, **options: Any) -> list[CheckResult]:
+    """``validate_table`` for the rows of a pandas frame, in their order: the frame is copied into
+    a table of an in-memory DuckDB database. Gives what ``validation.validate`` gives for the frame
+    (``tests/test_sql_gates.py`` compares the two on every suite), but that a column of Decimals
+    is read at one scale (DuckDB's ``DECIMAL``): a value is shown with the column's decimals."""
+    import duckdb
+
+    with duckdb.connect() as connection:
+        # DuckDB types an object column (Decimals, say) from its first rows unless told to read all.
+        connection.execute(f"set pandas_analyze_sample = {max(len(frame), 1000)}")
+        connection.register("frame_rows", frame)
+        connection.execute("create table batch as select * from frame_rows")
+        return validate_table(connection, "batch", suite_path, **options)
 
 
 def validate_table(
