@@ -7,6 +7,7 @@ set here, before any test imports it.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import tempfile
@@ -85,6 +86,28 @@ def land_sample_month(paths, month: str) -> Path:
     target = paths.landing_dir("gacc/export", month)
     shutil.copytree(source, target, dirs_exist_ok=True)
     return target
+
+
+def stored_results(gx_dir: Path) -> dict:
+    """Each validation stored under ``gx_dir`` (by run name): its success, statistics, and each
+    expectation's (success, result, kwargs) by rule (a GX checkpoint stores them in its own order,
+    not the suite's)."""
+    found = {}
+    for path in sorted((gx_dir / "validations").rglob("*.json")):
+        stored = json.loads(path.read_text())
+        found[stored["meta"]["run_id"]["run_name"]] = (
+            stored["success"],
+            stored["statistics"],
+            {
+                r["expectation_config"]["meta"]["rule"]: (
+                    r["success"],
+                    r["result"],
+                    r["expectation_config"]["kwargs"],
+                )
+                for r in stored["results"]
+            },
+        )
+    return found
 
 
 def sample_months() -> list[str]:

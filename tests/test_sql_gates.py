@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, stored_results
 
 from critmin.quality.sql_validation import SQL_EXPECTATIONS, validate_frame
 from critmin.quality.validation import load_suite, validate
@@ -113,27 +113,6 @@ def _frames(dataset: str):
     yield "empty", pd.DataFrame(columns).iloc[0:0]
 
 
-def _stored(gx_dir):
-    """Each stored validation's success, statistics and results by rule (GX's checkpoint stores
-    them in its own order, not the suite's)."""
-    found = {}
-    for path in sorted((gx_dir / "validations").rglob("*.json")):
-        stored = json.loads(path.read_text())
-        found[stored["meta"]["run_id"]["run_name"]] = (
-            stored["success"],
-            stored["statistics"],
-            {
-                r["expectation_config"]["meta"]["rule"]: (
-                    r["success"],
-                    r["result"],
-                    r["expectation_config"]["kwargs"],
-                )
-                for r in stored["results"]
-            },
-        )
-    return found
-
-
 def test_every_suite_uses_only_expectations_computed_in_sql():
     for dataset in [*SUITES, "gacc_export_rows"]:
         suite = load_suite(REPO / "expectations" / f"{dataset}.json")
@@ -164,7 +143,7 @@ def test_each_suite_in_sql_gives_gx_s_pandas_results(dataset, tmp_path):
                     )
                     duplicated = expectation.expectation_type == "expect_column_values_to_be_unique"
                     assert rules[expectation.meta["rule"]].unexpected_count == (2 if duplicated else 1)
-    assert _stored(tmp_path / "sql" / "gx") == _stored(tmp_path / "pandas" / "gx")
+    assert stored_results(tmp_path / "sql" / "gx") == stored_results(tmp_path / "pandas" / "gx")
 
 
 def test_a_gate_validates_its_frame_in_sql_and_keeps_the_result_for_the_data_docs(settings):

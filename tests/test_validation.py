@@ -10,7 +10,7 @@ import warnings
 
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, stored_results
 
 from critmin.quality.validation import CheckResult, data_docs_index, load_suite, validate
 
@@ -586,26 +586,6 @@ def test_results_stored_by_other_means_get_their_pages_and_index_entries(tmp_pat
 # --- the same suite computed in SQL (critmin.quality.sql_validation) ---------------------------
 
 
-def _stored_results(gx_dir):
-    """Each stored validation's (success, result) per expectation rule, and the suite's success."""
-    found = {}
-    for path in sorted((gx_dir / "validations").rglob("*.json")):
-        stored = json.loads(path.read_text())
-        found[stored["meta"]["run_id"]["run_name"]] = (
-            stored["success"],
-            stored["statistics"],
-            {
-                r["expectation_config"]["meta"]["rule"]: (
-                    r["success"],
-                    r["result"],
-                    r["expectation_config"]["kwargs"],
-                )
-                for r in stored["results"]
-            },
-        )
-    return found
-
-
 def _mutations():
     """Frames the two engines must judge alike: the clean one, each rule's breaking case, the
     warning cases, and harder ones (several rules broken at once, more than 20 unexpected rows,
@@ -663,7 +643,7 @@ def test_the_suite_in_sql_gives_gx_s_results_for_every_case(both_engines):
         assert sql_results == pandas_results, name
         failed += sum(not r.success for r in sql_results)
     assert failed >= len(BREAKERS) + 2, "the cases do break rules"
-    stored = {engine: _stored_results(home / engine / "gx") for engine in ("pandas", "sql")}
+    stored = {engine: stored_results(home / engine / "gx") for engine in ("pandas", "sql")}
     assert stored["sql"].keys() == stored["pandas"].keys() == {f"{name}.csv" for name in runs}
     assert stored["sql"] == stored["pandas"]
 
