@@ -611,9 +611,7 @@ def _mutations():
 
 @pytest.fixture(scope="module")
 def both_engines(tmp_path_factory):
-    import duckdb
-
-    from critmin.quality.sql_validation import validate_table
+    from critmin.quality.sql_validation import validate_frame
 
     home = tmp_path_factory.mktemp("engines")
     runs = {}
@@ -621,17 +619,9 @@ def both_engines(tmp_path_factory):
         pandas_results = validate(
             frame, SUITE, dataset=DATASET, batch=f"{name}.csv", docs_dir=home / "pandas" / "docs" / "quality"
         )
-        with duckdb.connect() as con:
-            con.register("frame_view", frame)
-            con.execute("create table batch as select * from frame_view")
-            sql_results = validate_table(
-                con,
-                "batch",
-                SUITE,
-                dataset=DATASET,
-                batch=f"{name}.csv",
-                docs_dir=home / "sql" / "docs" / "quality",
-            )
+        sql_results = validate_frame(
+            frame, SUITE, dataset=DATASET, batch=f"{name}.csv", docs_dir=home / "sql" / "docs" / "quality"
+        )
         runs[name] = (pandas_results, sql_results)
     return home, runs
 

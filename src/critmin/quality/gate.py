@@ -47,17 +47,7 @@ def run_suite(
     run goes into the Data Docs."""
     from critmin.quality.sql_validation import validate_frame
 
-    return validate_frame(
-        frame,
-        settings.expectations_dir / f"{dataset}.json",
-        dataset=dataset,
-        batch=batch,
-        docs_dir=settings.paths.quality_docs,
-        index_columns=index_columns,
-        run_name=run_name,
-        gx_dir=settings.paths.gx_state,
-        render_docs=False,
-    )
+    return validate_frame(frame, **_suite_options(settings, dataset, batch, run_name, index_columns))
 
 
 def run_suite_in_table(
@@ -74,17 +64,25 @@ def run_suite_in_table(
     from critmin.quality.sql_validation import validate_table
 
     return validate_table(
-        connection,
-        table,
-        settings.expectations_dir / f"{dataset}.json",
-        dataset=dataset,
-        batch=batch,
-        docs_dir=settings.paths.quality_docs,
-        index_columns=index_columns,
-        run_name=run_name,
-        gx_dir=settings.paths.gx_state,
-        render_docs=False,
+        connection, table, **_suite_options(settings, dataset, batch, run_name, index_columns)
     )
+
+
+def _suite_options(
+    settings: Settings, dataset: str, batch: str, run_name: str, index_columns: Sequence[str]
+) -> dict[str, Any]:
+    """The suite file, the Data Docs and GX state of the home, and the pages left to the run's
+    render (``publish_docs``)."""
+    return {
+        "suite_path": settings.expectations_dir / f"{dataset}.json",
+        "dataset": dataset,
+        "batch": batch,
+        "docs_dir": settings.paths.quality_docs,
+        "index_columns": index_columns,
+        "run_name": run_name,
+        "gx_dir": settings.paths.gx_state,
+        "render_docs": False,
+    }
 
 
 #: How many ``deferred_docs`` blocks are open in this process: while any is, a run's teardown
