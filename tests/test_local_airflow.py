@@ -117,6 +117,20 @@ def test_the_components_environment(settings):
     )
 
 
+def test_the_schedulers_preload_imports_the_tasks_libraries_and_starts_no_thread():
+    """The scheduler imports them before its LocalExecutor forks the workers (critmin.scheduler):
+    a thread started by an import would not exist in the forked task processes."""
+    code = (
+        "import sys, threading\n"
+        "from critmin import scheduler\n"
+        "scheduler.preload()\n"
+        "print(threading.active_count(), all(name in sys.modules for name in scheduler.PRELOAD))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "True"]
+
+
 # --- end to end: `critmin airflow` as a user runs it ---------------------------------------------
 
 
@@ -337,6 +351,10 @@ def test_the_banner_login_health_and_pool(served):
     assert set(holder["process_groups"]) == set(local_airflow.COMPONENTS)
     for component in local_airflow.COMPONENTS:
         assert (served.home / "logs" / "airflow" / f"{component}.log").stat().st_size > 0
+    scheduler_log = (served.home / "logs" / "airflow" / "scheduler.log").read_text(errors="replace")
+    assert "critmin: imported airflow.sdk.execution_time.task_runner, great_expectations" in scheduler_log, (
+        "the task processes' libraries are imported before the workers are forked"
+    )
 
 
 #: How long the lock test holds the metadata database's write lock (well under its minute's wait).

@@ -3,7 +3,8 @@
 The embedded runner's Airflow home (``$CRITMIN_HOME/airflow``, SQLite metadata) served by Airflow's
 own components, each in its own process group: ``api-server`` (UI, REST API and the execution API
 on 127.0.0.1; started through ``critmin.api_server``, which keeps it answering while a click waits
-for SQLite's lock), ``scheduler`` (LocalExecutor: each task a process on this machine),
+for SQLite's lock), ``scheduler`` (LocalExecutor: each task a process on this machine; started through
+``critmin.scheduler``, which imports the tasks' libraries once, before the workers are forked),
 ``dag-processor`` and ``triggerer``. Their logs go to ``$CRITMIN_HOME/logs/airflow/<component>.log``
 (rewritten at each start); task logs are in the UI.
 
@@ -72,6 +73,8 @@ if TYPE_CHECKING:
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 #: Airflow's command line, as the api-server's: kept answering while a click waits for SQLite's lock.
 API_SERVER = (sys.executable, "-m", "critmin.api_server")
+#: Airflow's scheduler, with the task processes' libraries imported before it forks its workers.
+SCHEDULER = (sys.executable, "-m", "critmin.scheduler")
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 #: In the environment of every process started here: how leftovers are found at the end.
 MARKER_VARIABLE = "CRITMIN_LOCAL_AIRFLOW"
@@ -355,7 +358,7 @@ def running(
             commands = {
                 # Airflow's api-server, less a freeze on SQLite (critmin.api_server says which).
                 "api-server": [*API_SERVER, "api-server", "--port", str(port), "--host", HOST],
-                "scheduler": [airflow, "scheduler", "--skip-serve-logs"],
+                "scheduler": [*SCHEDULER, "scheduler", "--skip-serve-logs"],
                 "dag-processor": [airflow, "dag-processor"],
                 "triggerer": [airflow, "triggerer", "--skip-serve-logs"],
             }
