@@ -7,9 +7,10 @@ gate, dbt for a transform, Matplotlib for the brief. Imported in each task proce
 seconds of every task. Imported here once, every task process starts with them in memory (shared
 copy-on-write with the scheduler), as ``critmin demo``'s in-process runs do after their first.
 
-Nothing here runs at import that could not be forked: none of these libraries starts a thread or
-opens a file or connection when imported (``tests/test_local_airflow.py`` checks that no thread is
-started). The production shape (``docker compose``) runs ``airflow scheduler`` itself.
+Nothing imported here must be lost in a fork: none of these libraries starts a thread or keeps a
+connection open when imported (``tests/test_local_airflow.py`` checks that no thread is started).
+If an import fails, the scheduler exits with the error in its log and ``critmin airflow`` stops,
+naming the log. The production shape (``docker compose``) runs ``airflow scheduler`` itself.
 
 Usage, as ``airflow``'s command line: ``python -m critmin.scheduler scheduler --skip-serve-logs``.
 """
@@ -17,7 +18,6 @@ Usage, as ``airflow``'s command line: ``python -m critmin.scheduler scheduler --
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 import time
 
@@ -35,8 +35,6 @@ PRELOAD = (
     "critmin.steps.registers",
 )
 
-log = logging.getLogger(__name__)
-
 
 def preload(modules: tuple[str, ...] = PRELOAD) -> float:
     """Import ``modules``; returns the seconds it took."""
@@ -52,7 +50,7 @@ def preload(modules: tuple[str, ...] = PRELOAD) -> float:
 def main(argv: list[str] | None = None) -> None:
     from airflow.__main__ import main as airflow_main
 
-    seconds = preload()
+    seconds = preload(PRELOAD)
     print(f"critmin: imported {', '.join(PRELOAD)} for the task processes in {seconds:.1f} s", flush=True)
     sys.argv = ["airflow", *(sys.argv[1:] if argv is None else argv)]
     sys.exit(airflow_main())
