@@ -389,12 +389,21 @@ def test_the_brief_says_which_release_it_uses_and_reads_the_same_as_of_its_day(t
 # --- a run killed while it adds a vintage --------------------------------------------------------
 
 
-@pytest.mark.parametrize("step", ["load", "transform", "gate_marts"])
-def test_a_run_killed_while_adding_a_vintage_publishes_no_half_of_it(tmp_path, step):
-    settings = Settings.for_home(tmp_path / "home", single_process_runs=True)
+@pytest.fixture(scope="module")
+def original_published(tmp_path_factory) -> Settings:
+    """A home with August 2025's original release published (copied by each test that uses it)."""
+    settings = Settings.for_home(tmp_path_factory.mktemp("original") / "home", single_process_runs=True)
     _land_original(settings.paths)
     run_customs_steps(settings, MONTH, "original")
+    return settings
+
+
+@pytest.mark.parametrize("step", ["load", "transform", "gate_marts"])
+def test_a_run_killed_while_adding_a_vintage_publishes_no_half_of_it(original_published, tmp_path, step):
+    shutil.copytree(original_published.paths.home, tmp_path / "home", ignore=shutil.ignore_patterns("*.wal"))
+    settings = Settings.for_home(tmp_path / "home", single_process_runs=True)
     before = _vintages(settings)
+    assert before, "the original release is served"
     _land_corrected(settings.paths)
     marker = tmp_path / "reached"
     process = FORKSERVER.Process(
