@@ -63,6 +63,20 @@ def paths(settings):
     return settings.paths
 
 
+def copy_home(source: Path, target: Path, *leave_out: str) -> Path:
+    """A private copy of a home for one test, without DuckDB's write-ahead logs (``*.wal``: a home
+    is copied closed, and a closed home has none) nor the ``leave_out`` patterns; returns ``target``."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.wal", *leave_out))
+    return target
+
+
+def copy_dbt_project(target: Path) -> Path:
+    """A copy of the repository's dbt project (without dbt's ``target/`` and ``logs/``), for a test
+    that changes it; returns ``target``."""
+    shutil.copytree(REPO / "dbt_project", target, ignore=shutil.ignore_patterns("target", "logs"))
+    return target
+
+
 def settings_for(paths):
     """The settings of a home given by its layout (code-side folders from the repository)."""
     from critmin.settings import Settings

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import table_crash_driver
-from conftest import REPO, SAMPLE_LANDING, run_customs_steps
+from conftest import REPO, SAMPLE_LANDING, copy_dbt_project, copy_home, run_customs_steps
 from table_fixtures import flash, write
 
 from critmin.embedded import run_months
@@ -327,7 +327,7 @@ def test_the_worked_query_sets_rare_earth_trade_against_the_export_controls(ever
 def test_a_third_series_is_a_catalogue_entry_and_a_table(tmp_path):
     """GACC's 钨品 (tungsten products) added with one row of the catalogue: no code changes."""
     project = tmp_path / "dbt_project"
-    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    copy_dbt_project(project)
     catalogue = project / "seeds" / "reference" / "gacc_table_series.csv"
     catalogue.write_text(
         catalogue.read_text(encoding="utf-8")
@@ -397,7 +397,7 @@ def test_the_brief_leads_with_the_headline_series_and_says_what_is_not_yet_publi
 
 def test_a_table_refused_through_the_dag_is_quarantined_and_nothing_is_published(dag_home, tmp_path):
     home = tmp_path / "home"
-    shutil.copytree(dag_home.paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
+    copy_home(dag_home.paths.home, home)
     settings = Settings.for_home(home)
     before = settings.paths.serving_db.read_bytes()
     write(
@@ -419,7 +419,7 @@ def test_a_killed_tables_load_is_never_published_by_a_magnets_run(dag_home, tmp_
     """The crash test of customs_monthly, extended to the second DAG: the tables run is killed
     after its load, a month of magnets runs next."""
     home = tmp_path / "home"
-    shutil.copytree(dag_home.paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
+    copy_home(dag_home.paths.home, home)
     shutil.copytree(TABLES / "2025-05", home / "landing" / "gacc" / "tables" / "2025-05")
     shutil.copytree(
         SAMPLE_LANDING / "gacc" / "export" / "2025-10", home / "landing" / "gacc" / "export" / "2025-10"

@@ -4,14 +4,13 @@ renamed or removed, a changed type) fails the build instead of reaching ``servin
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO
+from conftest import REPO, copy_dbt_project
 
 from critmin import transform
 from critmin.errors import PipelineError
@@ -31,7 +30,7 @@ def built(tmp_path_factory):
     that build compiled."""
     folder = tmp_path_factory.mktemp("contracts")
     project = folder / "dbt_project"
-    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    copy_dbt_project(project)
     settings = Settings.for_home(folder / "home", dbt_project_dir=project)
     with writing(settings.paths.warehouse_db):  # creates the raw and audit tables, empty
         pass

@@ -18,6 +18,7 @@ from bi_clients import STATE_SQL, VERSIONS, Poller, run_client
 from conftest import (
     SAMPLE_LANDING,
     SESSION_DIR,
+    copy_home,
     land_sample_month,
     published_figures,
     sample_months,
@@ -71,7 +72,7 @@ def demo_copy(demo, tmp_path, monkeypatch):
     """A private copy of the demo home, for tests that run more months."""
     paths, _ = demo
     copy = Paths(tmp_path / "home")
-    shutil.copytree(paths.home, copy.home, ignore=shutil.ignore_patterns("*.wal"))
+    copy_home(paths.home, copy.home)
     monkeypatch.setenv("CRITMIN_HOME", str(copy.home))
     return copy
 

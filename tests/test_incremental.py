@@ -12,6 +12,7 @@ import shutil
 import duckdb
 import pandas as pd
 import pytest
+from conftest import copy_home
 
 from critmin import transform
 from critmin.errors import PipelineError
@@ -78,7 +79,7 @@ def _full_refresh_of(settings: Settings, home) -> dict[str, list[tuple]]:
     """The marts a full refresh builds from the same raw tables (on a copy of the home)."""
     copy = Settings.for_home(home)
     shutil.rmtree(home, ignore_errors=True)
-    shutil.copytree(settings.paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
+    copy_home(settings.paths.home, home)
     transform.build(copy)
     return _marts(copy)
 

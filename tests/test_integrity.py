@@ -21,7 +21,7 @@ from pathlib import Path
 import crash_driver
 import duckdb
 import pytest
-from conftest import SAMPLE_LANDING, SESSION_DIR, run_customs_steps
+from conftest import SAMPLE_LANDING, SESSION_DIR, copy_home, run_customs_steps
 
 from critmin.embedded import run_months
 from critmin.errors import CritminError
@@ -89,7 +89,7 @@ def assert_results_describe_what_is_served(settings: Settings) -> None:
 
 
 def _copy(source: Settings, target: Path, **options) -> Settings:
-    shutil.copytree(source.paths.home, target, ignore=shutil.ignore_patterns("*.wal"))
+    copy_home(source.paths.home, target)
     return Settings.for_home(target, **options)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLE_LANDING, SESSION_DIR, run_customs_steps, settings_for
+from conftest import SAMPLE_LANDING, SESSION_DIR, copy_home, run_customs_steps, settings_for
 
 from critmin.embedded import run_months
 from critmin.errors import CritminError
@@ -128,7 +128,7 @@ def published():
 @pytest.fixture
 def home(published, tmp_path, monkeypatch):
     paths = Paths(tmp_path / "home")
-    shutil.copytree(published.home, paths.home, ignore=shutil.ignore_patterns("*.wal"))
+    copy_home(published.home, paths.home)
     monkeypatch.setenv("CRITMIN_HOME", str(paths.home))
     folder = paths.landing_dir("gacc/export", MONTH)
     folder.mkdir(parents=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO, SAMPLE_LANDING, run_customs_steps
+from conftest import REPO, SAMPLE_LANDING, copy_dbt_project, copy_home, run_customs_steps
 
 from critmin.errors import CritminError, QualityGateError
 from critmin.operations import warehouse as operations
@@ -76,7 +76,7 @@ def baseline(tmp_path_factory) -> Settings:
 
 def _copy(baseline: Settings, tmp_path: Path, **options) -> Settings:
     home = tmp_path / "home"
-    shutil.copytree(baseline.paths.home, home, ignore=shutil.ignore_patterns("*.wal"))
+    copy_home(baseline.paths.home, home)
     return Settings.for_home(home, **{"single_process_runs": True, **options})
 
 
@@ -312,7 +312,7 @@ def test_a_registers_build_failing_after_its_snapshot_keeps_the_agreement_versio
     """The snapshot records a new version of an edited agreement; a data test after it fails: the
     refused version is put back with the register tables, and never reaches the marts."""
     project = tmp_path / "dbt_project"
-    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    copy_dbt_project(project)
     (project / "tests" / "no_refused_titles.sql").write_text(
         "select * from {{ ref('fct_mineral_agreement_versions') }} where title like '%[refused]%'\n",
         encoding="utf-8",

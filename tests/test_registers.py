@@ -9,7 +9,7 @@ from decimal import Decimal
 import duckdb
 import pendulum
 import pytest
-from conftest import REPO
+from conftest import REPO, copy_home
 
 from critmin.embedded import run_registers
 from critmin.errors import InputError
@@ -152,9 +152,7 @@ def run_register_steps(settings: Settings, day) -> str | None:
 def published_copy(published_registers, tmp_path) -> Settings:
     """A private copy of the published home and of its register files."""
     settings = Settings.for_home(tmp_path / "home", registers_dir=tmp_path / "registers")
-    shutil.copytree(
-        published_registers.paths.home, settings.paths.home, ignore=shutil.ignore_patterns("*.wal")
-    )
+    copy_home(published_registers.paths.home, settings.paths.home)
     shutil.copytree(published_registers.registers_dir, settings.registers_dir)
     return settings
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from contextlib import contextmanager
 from datetime import date
 
 import duckdb
 import pytest
-from conftest import REPO, land_sample_month, run_customs_steps
+from conftest import copy_dbt_project, copy_home, land_sample_month, run_customs_steps
 
 from critmin import transform
 from critmin.errors import PipelineError
@@ -94,7 +93,7 @@ def built(tmp_path_factory):
 def _copy_of(built, tmp_path, *leave_out: str) -> Settings:
     """A copy of the built home (without DuckDB's WAL files, nor ``leave_out``) for one test."""
     home = tmp_path / "home"
-    shutil.copytree(built[0].paths.home, home, ignore=shutil.ignore_patterns("*.wal", *leave_out))
+    copy_home(built[0].paths.home, home, *leave_out)
     return Settings.for_home(home)
 
 
@@ -103,7 +102,7 @@ def test_runs_in_any_order_rebuild_only_what_changed_and_match_a_whole_build(bui
     assert builds == [WHOLE, PART, PART, PART, PART]
     assert partly_built["marts.fct_magnet_exports_monthly"], "the months were built"
     copy = Settings.for_home(tmp_path / "home")
-    shutil.copytree(settings.paths.home, copy.paths.home, ignore=shutil.ignore_patterns("*.wal"))
+    copy_home(settings.paths.home, copy.paths.home)
 
     transform.build(copy)  # every model, from the same raw tables
 
@@ -126,7 +125,7 @@ def test_a_restore_or_a_changed_project_makes_the_next_build_whole(built, tmp_pa
         assert log.builds() == [PART]
 
         project = tmp_path / "dbt_project"
-        shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+        copy_dbt_project(project)
         model = project / "models" / "marts" / "trade" / "fct_magnet_exports_monthly.sql"
         model.write_text(model.read_text(encoding="utf-8") + "\n-- a changed model\n", encoding="utf-8")
         transform.build(Settings.for_home(settings.paths.home, dbt_project_dir=project), transform.CUSTOMS)
@@ -140,7 +139,7 @@ def test_a_whole_build_that_fails_leaves_the_next_build_whole(built, tmp_path):
     settings = _copy_of(built, tmp_path)
     db = settings.paths.warehouse_db
     project = tmp_path / "dbt_project"
-    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    copy_dbt_project(project)
     model = project / "models" / "marts" / "trade" / "fct_magnet_exports_monthly.sql"
     model.write_text("select * from a_relation_that_does_not_exist\n", encoding="utf-8")
 
@@ -155,7 +154,7 @@ def test_a_whole_build_that_fails_leaves_the_next_build_whole(built, tmp_path):
 
 def test_the_fingerprint_follows_the_project_files_and_ignores_dbt_output(tmp_path):
     project = tmp_path / "dbt_project"
-    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    copy_dbt_project(project)
     before = transform.project_fingerprint(project)
     (project / "target").mkdir(exist_ok=True)
     (project / "target" / "manifest.json").write_text("{}", encoding="utf-8")

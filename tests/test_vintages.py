@@ -22,7 +22,7 @@ from pathlib import Path
 import crash_driver
 import duckdb
 import pytest
-from conftest import SAMPLE_LANDING, run_customs_steps
+from conftest import SAMPLE_LANDING, copy_home, run_customs_steps
 
 from critmin.errors import InputError, QualityGateError
 from critmin.months import Month
@@ -400,7 +400,7 @@ def original_published(tmp_path_factory) -> Settings:
 
 @pytest.mark.parametrize("step", ["load", "transform", "gate_marts"])
 def test_a_run_killed_while_adding_a_vintage_publishes_no_half_of_it(original_published, tmp_path, step):
-    shutil.copytree(original_published.paths.home, tmp_path / "home", ignore=shutil.ignore_patterns("*.wal"))
+    copy_home(original_published.paths.home, tmp_path / "home")
     settings = Settings.for_home(tmp_path / "home", single_process_runs=True)
     before = _vintages(settings)
     assert before, "the original release is served"
