@@ -174,14 +174,36 @@ def test_a_lease_file_deleted_during_transform_never_publishes_the_ungated_month
     assert_only_gated(settings, {BASE, OTHER})
 
 
-@pytest.mark.parametrize("garbage", [b"hello, not json", b"\xff\xfe\x00garbled", b""])
-def test_a_garbled_lease_file_mid_run_is_rewritten_and_the_gate_still_decides(
-    baseline, tmp_path, garbage, caplog
-):
+#: What an operator or a full disk leaves in warehouse.lease, and why each is not a lease.
+GARBAGE = {
+    b"hello, not json": "it is not a lease (Expecting value: line 1 column 1 (char 0)): b'hello, not json'",
+    b"\xff\xfe\x00garbled": "it is not UTF-8: b'\\xff\\xfe\\x00garbled'",
+    b"": "it is not a lease (Expecting value: line 1 column 1 (char 0)): b''",
+    b"[1, 2]": "it is not a lease (not a JSON object): b'[1, 2]'",
+    b'{"run_id": "cut': "it is not a lease (Unterminated string starting at: line 1 column 12 (char 11)): "
+    + 'b\'{"run_id": "cut\'',
+}
+
+
+@pytest.mark.parametrize("garbage", GARBAGE)
+def test_every_garbled_lease_file_reads_as_no_lease_and_says_why(tmp_path, garbage, caplog):
+    """Each kind of garbage is read as no holder, with the reason in the warning. What a run does
+    then is the same for all of them: the next test runs one of them mid-run."""
+    settings = Settings.for_home(tmp_path / "home", single_process_runs=True)
+    settings.paths.warehouse_lease.parent.mkdir(parents=True)
+    settings.paths.warehouse_lease.write_bytes(garbage)
+    lease = WarehouseLease(settings)
+    assert lease.read() == (None, GARBAGE[garbage])
+    with caplog.at_level(logging.WARNING, logger="critmin"):
+        assert lease.holder() is None
+    assert f"{settings.paths.warehouse_lease} is unreadable ({GARBAGE[garbage]})" in caplog.text
+
+
+def test_a_garbled_lease_file_mid_run_is_rewritten_and_the_gate_still_decides(baseline, tmp_path, caplog):
     settings = _copy(baseline, tmp_path)
     run = RunRef("customs_monthly", "garbled", BAD)
     _load(settings, run)
-    settings.paths.warehouse_lease.write_bytes(garbage)
+    settings.paths.warehouse_lease.write_bytes(b"\xff\xfe\x00garbled")
     with caplog.at_level(logging.WARNING, logger="critmin"):
         steps.transform(settings, run, BAD)
         with pytest.raises(QualityGateError, match="partner_sum_within_world_total"):
